@@ -1,0 +1,143 @@
+import { Type, type Static } from "typebox";
+
+/** Agent ids as OpenClaw writes them: lowercase letters, digits, `_` and `-` (no dots, wildcards, spaces). */
+export const AGENT_ID_PATTERN = "^[a-z0-9][a-z0-9_-]{0,63}$";
+const NATS_URL_PATTERN = "^(nats|tls|ws|wss)://[^\\s]+$";
+const SUBJECT_PATTERN = "^[^\\s]+$";
+
+const Subject = Type.String({ minLength: 1, pattern: SUBJECT_PATTERN });
+const Url = Type.String({ pattern: NATS_URL_PATTERN, description: "nats://, tls://, ws:// or wss:// URL; several may be comma-separated" });
+
+export const CredentialsSchema = Type.Object(
+  {
+    token: Type.Optional(Type.String({ minLength: 1 })),
+    user: Type.Optional(Type.String({ minLength: 1 })),
+    pass: Type.Optional(Type.String()),
+    nkeySeed: Type.Optional(Type.String({ pattern: "^SU[A-Z2-7]+$", description: "user nkey seed (SU…)" })),
+    credsFile: Type.Optional(Type.String({ minLength: 1, description: "path to a .creds file (JWT + seed)" })),
+  },
+  { additionalProperties: false },
+);
+
+export const TlsSchema = Type.Object(
+  {
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    certFile: Type.Optional(Type.String({ minLength: 1 })),
+    keyFile: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ReconnectSchema = Type.Object(
+  {
+    maxAttempts: Type.Integer({ minimum: -1, default: -1, description: "-1 = forever" }),
+    delayMs: Type.Integer({ minimum: 10, default: 1000 }),
+    maxDelayMs: Type.Integer({ minimum: 10, default: 30_000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const InboxSchema = Type.Object(
+  {
+    durable: Type.Boolean({ default: false, description: "keep inbox messages in JetStream while the gateway is down" }),
+    streamName: Type.String({ minLength: 1, pattern: "^[^.*>\\s]+$", default: "OPENCLAW_INBOX" }),
+    consumerName: Type.String({ minLength: 1, pattern: "^[^.*>\\s]+$", default: "openclaw-gateway" }),
+    maxAgeHours: Type.Number({ minimum: 0, default: 168, description: "0 = keep until acked" }),
+    ackWaitMs: Type.Integer({ minimum: 1000, default: 30_000 }),
+    maxDeliver: Type.Integer({ minimum: -1, default: 10 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ToolSchema = Type.Object(
+  {
+    allowedSubjects: Type.Array(Subject, { default: ["agent.*.inbox", "system.>"] }),
+    defaultTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const AgentStreamSchema = Type.Object(
+  {
+    url: Type.Optional(Url),
+    credentials: Type.Optional(CredentialsSchema),
+    streamName: Type.Optional(Type.String({ minLength: 1, pattern: "^[^.*>\\s]+$" })),
+    subjectPrefix: Type.Optional(Subject),
+  },
+  { additionalProperties: false },
+);
+
+export const EventsSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    subjectPrefix: Type.String({ minLength: 1, pattern: "^[^\\s*>]+$", default: "openclaw.events" }),
+    streamName: Type.String({ minLength: 1, pattern: "^[^.*>\\s]+$", default: "openclaw-events" }),
+    duplicateWindowMs: Type.Integer({ minimum: 1000, default: 120_000 }),
+    replicas: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
+    retention: Type.Object(
+      {
+        maxMessages: Type.Integer({ minimum: -1, default: -1 }),
+        maxBytes: Type.Integer({ minimum: -1, default: -1 }),
+        maxAgeHours: Type.Number({ minimum: 0, default: 0, description: "0 = forever" }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    capture: Type.Object(
+      {
+        llmContent: Type.Boolean({ default: false }),
+        messageContent: Type.Boolean({ default: true }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    includeHooks: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    excludeHooks: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    allow: Type.Array(Subject, { default: [] }),
+    block: Type.Array(Subject, { default: [] }),
+    spool: Type.Object(
+      {
+        maxBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024 }),
+        inFlight: Type.Integer({ minimum: 1, maximum: 10_000, default: 512 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    agents: Type.Record(Type.String({ pattern: AGENT_ID_PATTERN }), AgentStreamSchema, { default: {} }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const RelaySchema = Type.Object(
+  {
+    authToken: Type.Optional(Type.String({ minLength: 16, description: "bearer token for POST /notify; without it the endpoint is off" })),
+    path: Type.String({ pattern: "^/[A-Za-z0-9/_-]*$", default: "/notify" }),
+    allowedTargets: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 })))),
+    timeoutMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    url: Type.String({ pattern: "^(nats|tls|ws|wss)://[^\\s]+$", default: "nats://127.0.0.1:4222" }),
+    subjects: Type.Array(Subject, { default: ["agent.*.inbox"] }),
+    credentials: Type.Optional(CredentialsSchema),
+    tls: Type.Optional(TlsSchema),
+    reconnect: ReconnectSchema,
+    defaultAgent: Type.String({ pattern: AGENT_ID_PATTERN, default: "main" }),
+    agentName: Type.Optional(Type.String({ minLength: 1 })),
+    maxBodyBytes: Type.Integer({ minimum: 1, default: 64 * 1024 }),
+    deadLetterSubject: Type.String({ minLength: 1, pattern: "^[^\\s*>]+$", default: "openclaw.nats.dlq" }),
+    inbox: InboxSchema,
+    tool: ToolSchema,
+    events: EventsSchema,
+    relay: RelaySchema,
+  },
+  { additionalProperties: false },
+);
+
+export type NatsPluginConfig = Static<typeof ConfigSchema>;
+export type Credentials = Static<typeof CredentialsSchema>;
+export type TlsOptions = Static<typeof TlsSchema>;
+export type EventsConfig = Static<typeof EventsSchema>;
+export type RelayConfig = Static<typeof RelaySchema>;
+export type AgentStreamConfig = Static<typeof AgentStreamSchema>;

@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port.ts";
+
+/** Path of the nats-server binary: $NATS_SERVER_BIN, PATH, or Debian's /usr/sbin. */
+export function natsServerBinary(): string {
+  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/local/bin"])) {
+    const candidate = join(dir, "nats-server");
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  throw new Error("nats-server not found: install it (apt-get install nats-server) or set NATS_SERVER_BIN");
+}
+
+export interface NatsServerOptions {
+  /** Enable JetStream with storage in `storeDir` (default true). */
+  jetstream?: boolean;
+  /** Fixed client port; default a free one. */
+  port?: number;
+  /** JetStream store dir; default a fresh temp dir. */
+  storeDir?: string;
+  /** Extra nats-server config text (accounts, cluster block, …) appended to the generated config. */
+  config?: string;
+  /** Server name (required for clusters). */
+  name?: string;
+}
+
+/** A real nats-server process on loopback that a test can stop, kill and restart. */
+export class NatsServer {
+  readonly port: number;
+  readonly storeDir: string;
+  readonly configFile: string;
+  readonly logFile: string;
+  private proc: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(port: number, storeDir: string, configFile: string, logFile: string) {
+    this.port = port;
+    this.storeDir = storeDir;
+    this.configFile = configFile;
+    this.logFile = logFile;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
+    const dir = mkdtempSync(join(tmpdir(), "nats-test-"));
+    const port = opts.port ?? (await freePort());
+    const storeDir = opts.storeDir ?? join(dir, "js");
+    const lines = [
+      `listen: "127.0.0.1:${port}"`,
+      opts.name ? `server_name: "${opts.name}"` : "",
+      opts.jetstream === false ? "" : `jetstream { store_dir: "${storeDir}" }`,
+      opts.config ?? "",
+    ];
+    const configFile = join(dir, "nats.conf");
+    writeFileSync(configFile, lines.filter(Boolean).join("\n") + "\n");
+    const server = new NatsServer(port, storeDir, configFile, join(dir, "nats.log"));
+    await server.launch();
+    return server;
+  }
+
+  private async launch(): Promise<void> {
+    const proc = spawn(natsServerBinary(), ["-c", this.configFile, "-l", this.logFile], { stdio: "ignore" });
+    this.proc = proc;
+    this.exited = new Promise((resolve) => proc.once("exit", () => resolve()));
+    await waitForPort(this.port, 10_000, proc);
+  }
+
+  /** Graceful stop (SIGTERM), waits for exit. */
+  async stop(): Promise<void> {
+    await this.signal("SIGTERM");
+  }
+
+  /** kill -9: no flush, no goodbye. */
+  async kill(): Promise<void> {
+    await this.signal("SIGKILL");
+  }
+
+  /** Start again on the same port with the same store (after stop or kill). */
+  async restart(): Promise<void> {
+    await this.launch();
+  }
+
+  private async signal(sig: NodeJS.Signals): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(sig);
+    await this.exited;
+    this.proc = undefined;
+  }
+}
+
+function waitForPort(port: number, timeoutMs: number, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      if (proc.exitCode !== null) return reject(new Error(`nats-server exited with code ${proc.exitCode}`));
+      const sock = tcpConnect(port, "127.0.0.1");
+      sock.once("connect", () => {
+        sock.destroy();
+        resolve();
+      });
+      sock.once("error", () => {
+        sock.destroy();
+        if (Date.now() > deadline) reject(new Error(`nats-server did not listen on ${port} within ${timeoutMs} ms`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+/** A JetStream cluster of `size` nodes on loopback (routes between them), for replicated streams. */
+export async function startCluster(size = 3): Promise<NatsServer[]> {
+  const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routes = routePorts.map((p) => `"nats-route://127.0.0.1:${p}"`).join(", ");
+  const servers = await Promise.all(
+    routePorts.map((routePort, i) =>
+      NatsServer.start({
+        name: `n${i + 1}`,
+        config: `cluster { name: "test-cluster", listen: "127.0.0.1:${routePort}", routes: [${routes}] }`,
+      }),
+    ),
+  );
+  return servers;
+}
