@@ -1,0 +1,39 @@
+import { ConfigSchema } from "../src/config/schema.ts";
+
+/** Tools this plugin registers; the host refuses registerTool for names not declared here. */
+export const TOOL_NAMES = ["nats", "notify_agent"];
+
+const uiHints: Record<string, { label: string; help?: string; placeholder?: string; sensitive?: boolean; advanced?: boolean }> = {
+  url: { label: "NATS URL", placeholder: "nats://127.0.0.1:4222", help: "nats://, tls://, ws:// or wss://; several servers comma-separated." },
+  subjects: { label: "Wake subjects", help: "Subjects whose messages wake agents (wildcards * and >)." },
+  "credentials.token": { label: "Token", sensitive: true },
+  "credentials.user": { label: "User" },
+  "credentials.pass": { label: "Password", sensitive: true },
+  "credentials.nkeySeed": { label: "NKey seed", sensitive: true, advanced: true },
+  "credentials.credsFile": { label: "Credentials file (.creds)", sensitive: true, advanced: true },
+  "tls.caFile": { label: "TLS CA file", advanced: true },
+  "tls.certFile": { label: "TLS client certificate", advanced: true },
+  "tls.keyFile": { label: "TLS client key", sensitive: true, advanced: true },
+  defaultAgent: { label: "Default agent", help: "Agent woken when a message names neither sessionKey nor to." },
+  "inbox.durable": { label: "Durable inbox", help: "Keep wake messages in JetStream while the gateway is down." },
+  "events.enabled": { label: "Event store", help: "Record every agent event in JetStream through a local spool." },
+  "relay.authToken": { label: "Relay token", help: "Bearer token for POST /notify; the endpoint is off without it.", sensitive: true },
+};
+
+export function buildManifest(): Record<string, unknown> {
+  return {
+    id: "nats",
+    name: "NATS",
+    description: "Agents on NATS: wake from subjects, the nats tool, a never-lose event store in JetStream, relay to the user's channel.",
+    activation: { onStartup: true },
+    contracts: { tools: TOOL_NAMES },
+    uiHints,
+    configSchema: JSON.parse(JSON.stringify(ConfigSchema)) as unknown,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { writeFileSync } = await import("node:fs");
+  const { fileURLToPath } = await import("node:url");
+  writeFileSync(fileURLToPath(new URL("../openclaw.plugin.json", import.meta.url)), JSON.stringify(buildManifest(), null, 2) + "\n");
+}

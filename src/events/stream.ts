@@ -1,0 +1,146 @@
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamUpdateConfig,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import type { EventsConfig } from "../config/schema.ts";
+import { errorMessage, type Logger } from "../shared/logger.ts";
+
+/** What the plugin wants the events stream to look like. */
+export interface StreamSpec {
+  name: string;
+  /** `{prefix}.>` for every subject prefix written into this stream. */
+  subjects: string[];
+  duplicateWindowMs: number;
+  replicas: number;
+  maxMessages: number;
+  maxBytes: number;
+  /** 0 = keep forever. */
+  maxAgeMs: number;
+}
+
+export type EnsureOutcome = "created" | "updated" | "unchanged" | "kept" | "failed";
+
+export interface EnsureResult {
+  outcome: EnsureOutcome;
+  /** The one log line written for "kept" / "failed" (and the reason a field was left alone). */
+  message?: string;
+}
+
+export function streamSpec(config: EventsConfig, name: string, prefixes: readonly string[]): StreamSpec {
+  const maxAgeMs = Math.round(config.retention.maxAgeHours * 3_600_000);
+  // The server refuses a duplicate window longer than max_age.
+  const duplicateWindowMs = maxAgeMs > 0 ? Math.min(config.duplicateWindowMs, maxAgeMs) : config.duplicateWindowMs;
+  return {
+    name,
+    subjects: [...new Set(prefixes.map((p) => `${p}.>`))],
+    duplicateWindowMs,
+    replicas: config.replicas,
+    maxMessages: config.retention.maxMessages,
+    maxBytes: config.retention.maxBytes,
+    maxAgeMs,
+  };
+}
+
+function createConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
+  return {
+    name: spec.name,
+    subjects: spec.subjects,
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_msgs: spec.maxMessages,
+    max_bytes: spec.maxBytes,
+    max_age: nanos(spec.maxAgeMs),
+    duplicate_window: nanos(spec.duplicateWindowMs),
+    num_replicas: spec.replicas,
+    allow_direct: true,
+  };
+}
+
+/** The updatable fields that differ, as `field old→new` notes plus the update to send. */
+function diff(existing: StreamConfig, spec: StreamSpec): { notes: string[]; update: Partial<StreamUpdateConfig> } {
+  const notes: string[] = [];
+  const update: Partial<StreamUpdateConfig> = {};
+  const missing = spec.subjects.filter((s) => !(existing.subjects ?? []).includes(s));
+  if (missing.length > 0) {
+    update.subjects = [...(existing.subjects ?? []), ...missing];
+    notes.push(`subjects +${missing.join(",")}`);
+  }
+  const want = {
+    duplicate_window: nanos(spec.duplicateWindowMs),
+    max_msgs: spec.maxMessages,
+    max_bytes: spec.maxBytes,
+    max_age: nanos(spec.maxAgeMs),
+    num_replicas: spec.replicas,
+  } as const;
+  for (const key of Object.keys(want) as Array<keyof typeof want>) {
+    if (existing[key] !== want[key]) {
+      update[key] = want[key];
+      notes.push(`${key} ${existing[key]}→${want[key]}`);
+    }
+  }
+  return { notes, update };
+}
+
+function isStreamNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
+}
+
+/**
+ * Creates the events stream, or brings an existing one to the configured settings. A change the
+ * server cannot make (storage type, replicas on a single server, …) is reported in one log line and
+ * the existing stream is kept and published to. Never throws.
+ */
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, log: Logger): Promise<EnsureResult> {
+  let existing: StreamConfig;
+  try {
+    existing = (await jsm.streams.info(spec.name)).config;
+  } catch (err) {
+    if (!isStreamNotFound(err)) return failed(log, `events: cannot look up stream "${spec.name}": ${errorMessage(err)}`);
+    try {
+      await jsm.streams.add(createConfig(spec));
+      log.info(`events: created stream "${spec.name}" (${spec.subjects.join(", ")}, file, R${spec.replicas})`);
+      return { outcome: "created" };
+    } catch (addErr) {
+      return failed(log, `events: cannot create stream "${spec.name}" (${spec.subjects.join(", ")}): ${errorMessage(addErr)}`);
+    }
+  }
+
+  const { notes, update } = diff(existing, spec);
+  const kept: string[] = [];
+  if (existing.storage !== StorageType.File) {
+    kept.push(`storage stays "${existing.storage}" (the storage type of an existing stream cannot be changed; recreate the stream for "file")`);
+  }
+  if (notes.length === 0) {
+    if (kept.length === 0) return { outcome: "unchanged" };
+    const message = `events: stream "${spec.name}": ${kept.join("; ")}; publishing to the existing stream`;
+    log.warn(message);
+    return { outcome: "kept", message };
+  }
+  try {
+    await jsm.streams.update(spec.name, update);
+  } catch (err) {
+    const message = `events: cannot update stream "${spec.name}" (${notes.join(", ")}): ${errorMessage(err)}${kept.length ? `; ${kept.join("; ")}` : ""}; publishing to the existing stream as it is`;
+    log.warn(message);
+    return { outcome: "kept", message };
+  }
+  log.info(`events: updated stream "${spec.name}" (${notes.join(", ")})`);
+  if (kept.length > 0) {
+    const message = `events: stream "${spec.name}": ${kept.join("; ")}; publishing to the existing stream`;
+    log.warn(message);
+    return { outcome: "kept", message };
+  }
+  return { outcome: "updated" };
+}
+
+function failed(log: Logger, message: string): EnsureResult {
+  log.warn(message);
+  return { outcome: "failed", message };
+}

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { Spool } from "./spool.ts";
+
+function tempPath(): string {
+  return join(mkdtempSync(join(tmpdir(), "spool-test-")), "sub", "spool.sqlite");
+}
+
+function fill(spool: Spool, lane: string, n: number, size = 10): void {
+  for (let i = 0; i < n; i++) spool.append(lane, `id-${lane}-${String(i).padStart(6, "0")}`, `s.${lane}`, "x".repeat(size), size);
+}
+
+describe("Spool", () => {
+  it("appends and reads back in order, per lane", () => {
+    const spool = Spool.open({ path: tempPath(), maxBytes: 1 << 20 });
+    fill(spool, "a", 5);
+    fill(spool, "b", 3);
+    assert.equal(spool.depth(), 8);
+    assert.equal(spool.depth("a"), 5);
+    assert.equal(spool.bytes("b"), 30);
+    const rows = spool.read("a", 0, 10);
+    assert.deepEqual(rows.map((r) => r.seq), [1, 2, 3, 4, 5]);
+    assert.equal(rows[0].id, "id-a-000000");
+    assert.equal(rows[0].subject, "s.a");
+    assert.deepEqual(spool.read("a", 3, 10).map((r) => r.seq), [4, 5]);
+    assert.deepEqual(spool.read("a", 0, 2).map((r) => r.seq), [1, 2]);
+    assert.deepEqual(spool.read("nope", 0, 2), []);
+    spool.close();
+  });
+
+  it("removes through a seq and keeps its counters exact", () => {
+    const spool = Spool.open({ path: tempPath(), maxBytes: 1 << 20 });
+    fill(spool, "a", 10);
+    assert.deepEqual(spool.removeThrough("a", 4), { rows: 4, bytes: 40 });
+    assert.deepEqual(spool.removeThrough("a", 4), { rows: 0, bytes: 0 });
+    assert.deepEqual(spool.removeThrough("a", 6), { rows: 2, bytes: 20 });
+    assert.equal(spool.depth(), 4);
+    assert.equal(spool.bytes(), 40);
+    assert.equal(spool.read("a", 0, 100)[0].seq, 7);
+    spool.close();
+  });
+
+  it("keeps rows and seq order across close and reopen; never reuses a seq", () => {
+    const path = tempPath();
+    let spool = Spool.open({ path, maxBytes: 1 << 20 });
+    fill(spool, "a", 3);
+    spool.removeThrough("a", 3);
+    fill(spool, "a", 2);
+    spool.close();
+    spool = Spool.open({ path, maxBytes: 1 << 20 });
+    assert.deepEqual(spool.laneNames(), ["a"]);
+    assert.equal(spool.depth(), 2);
+    assert.equal(spool.bytes(), 20);
+    fill(spool, "a", 1);
+    assert.deepEqual(spool.read("a", 0, 10).map((r) => r.seq), [4, 5, 6]);
+    spool.close();
+  });
+
+  it("refuses a second opener while the first holds the file", () => {
+    const path = tempPath();
+    const first = Spool.open({ path, maxBytes: 1 << 20 });
+    assert.throws(() => Spool.open({ path, maxBytes: 1 << 20 }), /in use by another process/);
+    first.close();
+    Spool.open({ path, maxBytes: 1 << 20 }).close();
+  });
+
+  it("trim drops the oldest rows across lanes until under the limit", () => {
+    const spool = Spool.open({ path: tempPath(), maxBytes: 1000 });
+    fill(spool, "a", 30, 20); // ids id-a-… sort before id-b-…
+    fill(spool, "b", 30, 20);
+    assert.equal(spool.overLimit, true);
+    const dropped = spool.trim();
+    assert.equal(spool.overLimit, false);
+    assert.ok(spool.bytes() <= 990);
+    assert.equal(dropped.rows, 60 - spool.depth());
+    assert.equal(dropped.bytes, 1200 - spool.bytes());
+    assert.equal(dropped.rows, 11);
+    assert.equal(spool.depth("a"), 19, "the older lane went first");
+    assert.equal(spool.read("a", 0, 1)[0].seq, 12, "its oldest rows first");
+    assert.equal(spool.depth("b"), 30);
+    spool.close();
+  });
+
+  it("survives the writing process being SIGKILLed right after its inserts", () => {
+    const path = tempPath();
+    const script = `
+      import { Spool } from ${JSON.stringify(new URL("./spool.ts", import.meta.url).pathname)};
+      const spool = Spool.open({ path: ${JSON.stringify(path)}, maxBytes: 1 << 30 });
+      for (let i = 0; i < 5000; i++) spool.append("a", "id" + i, "s", "payload-" + i, 10);
+      process.kill(process.pid, "SIGKILL");
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    assert.equal(r.signal, "SIGKILL", r.stderr);
+    const spool = Spool.open({ path, maxBytes: 1 << 30 });
+    assert.equal(spool.depth("a"), 5000);
+    const rows = spool.read("a", 4990, 100);
+    assert.deepEqual(rows.map((x) => x.data), Array.from({ length: 10 }, (_, i) => `payload-${4990 + i}`));
+    spool.close();
+  });
+});

@@ -1,0 +1,71 @@
+import { Type, type Static } from "typebox";
+import { errors, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsPluginConfig } from "../config/schema.ts";
+import { PRIORITIES } from "../wake/message.ts";
+import { checkToolSubject, resolveToolSubject } from "./subject-policy.ts";
+
+export const NatsToolParameters = Type.Object(
+  {
+    action: Type.Union([Type.Literal("publish"), Type.Literal("request")], { description: "publish (fire and forget) or request (wait for one reply)" }),
+    subject: Type.Optional(Type.String({ description: "NATS subject; must be in tool.allowedSubjects" })),
+    to: Type.Optional(Type.String({ description: "agent id; shorthand for subject agent.<to>.inbox" })),
+    message: Type.String({ description: "message body" }),
+    priority: Type.Optional(Type.Union(PRIORITIES.map((p) => Type.Literal(p)), { description: "urgent wakes the target now; default normal" })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: "request timeout, default 5000" })),
+  },
+  { additionalProperties: false },
+);
+export type NatsToolParams = Static<typeof NatsToolParameters>;
+
+export class NatsToolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NatsToolError";
+  }
+}
+
+export interface ToolResult {
+  content: Array<{ type: "text"; text: string }>;
+  details: Record<string, unknown>;
+}
+
+/** `from`: the calling agent, else agentName, else defaultAgent, else "unknown". */
+export function toolSender(cfg: Pick<NatsPluginConfig, "agentName" | "defaultAgent">, callerAgentId: string | undefined): string {
+  return callerAgentId || cfg.agentName || cfg.defaultAgent || "unknown";
+}
+
+/** Publish or request on behalf of an agent. Errors are NatsToolError with a sentence the model can act on. */
+export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPluginConfig, from: string, params: NatsToolParams): Promise<ToolResult> {
+  let subject: string;
+  try {
+    subject = resolveToolSubject(params);
+    checkToolSubject(subject, cfg.tool.allowedSubjects);
+  } catch (err) {
+    throw new NatsToolError(err instanceof Error ? err.message : String(err));
+  }
+  if (!nc || nc.isClosed()) throw new NatsToolError("NATS is not connected; try again later");
+  const priority = params.priority ?? "normal";
+  const payload = JSON.stringify({
+    from,
+    to: params.to,
+    body: params.message,
+    priority,
+    metadata: { timestamp: new Date().toISOString(), source: "nats-tool" },
+  });
+  if (params.action === "publish") {
+    nc.publish(subject, payload);
+    await nc.flush();
+    return { content: [{ type: "text", text: `published to ${subject}` }], details: { ok: true, action: "publish", subject } };
+  }
+  const timeout = params.timeoutMs ?? cfg.tool.defaultTimeoutMs;
+  try {
+    const reply = await nc.request(subject, payload, { timeout });
+    const text = reply.string();
+    return { content: [{ type: "text", text }], details: { ok: true, action: "request", subject, reply: text } };
+  } catch (err) {
+    if (err instanceof errors.TimeoutError) throw new NatsToolError(`request to ${subject} timed out after ${timeout} ms`);
+    if (err instanceof errors.RequestError && err.isNoResponders()) throw new NatsToolError(`no responders on ${subject}: nobody is listening there`);
+    if (err instanceof errors.NoRespondersError) throw new NatsToolError(`no responders on ${subject}: nobody is listening there`);
+    throw new NatsToolError(`request to ${subject} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

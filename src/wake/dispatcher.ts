@@ -1,0 +1,47 @@
+import type { NatsPluginConfig } from "../config/schema.ts";
+import type { Logger } from "../shared/logger.ts";
+import { injectWake, type SystemRuntime } from "./inject.ts";
+import { parseWakeMessage, type WakeMessage } from "./message.ts";
+import { resolveTarget, type WakeTarget } from "./route.ts";
+
+/** What the sender gets back on its reply subject. */
+export type Receipt = { ok: true; [key: string]: unknown } | { ok: false; error: string };
+
+/** Handles `deliver: true` / `expectReply: true` messages (the relay); absent until the relay is wired. */
+export type RelayHandler = (message: WakeMessage, target: WakeTarget) => Promise<Receipt>;
+
+export type DispatchOutcome = { kind: "rejected"; reason: string } | { kind: "handled"; receipt: Receipt };
+
+/** Validate, route and inject one inbound message. Shared by the core subscription and the durable inbox. */
+export class WakeDispatcher {
+  private readonly cfg: NatsPluginConfig;
+  private readonly system: SystemRuntime;
+  private readonly log: Logger;
+  relay: RelayHandler | undefined;
+
+  constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger) {
+    this.cfg = cfg;
+    this.system = system;
+    this.log = log;
+  }
+
+  parse(data: Uint8Array, subject: string): { ok: true; message: WakeMessage; target: WakeTarget } | { ok: false; reason: string } {
+    const parsed = parseWakeMessage(data, this.cfg.maxBodyBytes);
+    if (!parsed.ok) return parsed;
+    return { ok: true, message: parsed.message, target: resolveTarget(parsed.message, this.cfg.defaultAgent, subject) };
+  }
+
+  async dispatch(data: Uint8Array, subject: string): Promise<DispatchOutcome> {
+    const parsed = this.parse(data, subject);
+    if (!parsed.ok) return { kind: "rejected", reason: parsed.reason };
+    const { message, target } = parsed;
+    if (message.deliver || message.expectReply) {
+      if (!this.relay) return { kind: "rejected", reason: "deliver/expectReply need the relay, which is not running" };
+      return { kind: "handled", receipt: await this.relay(message, target) };
+    }
+    const priority = message.priority ?? "normal";
+    const result = injectWake(this.system, target, priority, message.from, message.body);
+    this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (queued=${result.queued})`);
+    return { kind: "handled", receipt: { ok: true, sessionKey: target.sessionKey, priority, queued: result.queued } };
+  }
+}

@@ -1,0 +1,343 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "./free-port.ts";
+import type { ScriptedModel } from "./model-server.ts";
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const OPENCLAW_ENTRY = join(REPO_ROOT, "node_modules", "openclaw", "openclaw.mjs");
+
+export interface GatewayPlugin {
+  /** Plugin folder (absolute, or relative to the repo root). */
+  path: string;
+  id: string;
+  /** `plugins.entries.<id>.config`. */
+  config?: object;
+  /** Needed for llm_input, agent_end, before_prompt_build and friends. Default true. */
+  allowConversationAccess?: boolean;
+}
+
+export interface TestGatewayOptions {
+  model: ScriptedModel;
+  plugins?: GatewayPlugin[];
+  /** Agent ids; default ["main"]. Each gets session `agent:<id>:main`. */
+  agents?: string[];
+  /** Deep-merged into the generated config (objects merge, arrays and scalars replace). */
+  extraConfig?: object;
+  env?: Record<string, string>;
+  /** Extra log line to wait for after `[gateway] ready`, e.g. the plugin saying it subscribed. */
+  readyLog?: RegExp;
+  timeoutMs?: number;
+}
+
+export interface RunAgentOptions {
+  sessionKey: string;
+  message: string;
+  timeoutMs?: number;
+}
+
+type JsonObject = { [key: string]: unknown };
+type LogWaiter = { re: RegExp; from: number; resolve: (match: string) => void };
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+const live = new Set<ChildProcess>();
+// Last line of defence when a test process dies without running its `after` hooks.
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
+/** A real `openclaw gateway run` child process in its own temp HOME/state/config, on a free loopback port. */
+export class TestGateway {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly configPath: string;
+  readonly port: number;
+  readonly token: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly readyLog: RegExp | undefined;
+  private readonly timeoutMs: number;
+  private proc: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private buffer = "";
+  private logWaiters: LogWaiter[] = [];
+  private readonly cliProcs = new Set<ChildProcess>();
+
+  private constructor(opts: TestGatewayOptions, port: number) {
+    this.dir = mkdtempSync(join(tmpdir(), "openclaw-gw-"));
+    const home = join(this.dir, "home");
+    this.stateDir = join(this.dir, "state");
+    this.configPath = join(this.dir, "openclaw.json");
+    mkdirSync(home);
+    mkdirSync(this.stateDir);
+    this.port = port;
+    this.token = randomBytes(16).toString("hex");
+    this.readyLog = opts.readyLog;
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    const config = deepMerge(buildConfig(opts, port, this.token, this.dir), (opts.extraConfig ?? {}) as JsonObject);
+    writeFileSync(this.configPath, JSON.stringify(config, null, 2));
+    this.env = {
+      ...withoutOpenclawEnv(process.env),
+      HOME: home,
+      OPENCLAW_STATE_DIR: this.stateDir,
+      OPENCLAW_CONFIG_PATH: this.configPath,
+      OPENCLAW_GATEWAY_PORT: String(port),
+      OPENCLAW_GATEWAY_TOKEN: this.token,
+      // SKIP_CHANNELS only skips channel transports; plugins, services and gateway methods still load.
+      OPENCLAW_SKIP_CHANNELS: "1",
+      OPENCLAW_DISABLE_BONJOUR: "1",
+      OPENCLAW_NO_RESPAWN: "1",
+      OPENCLAW_NO_AUTO_UPDATE: "1",
+      OPENCLAW_EXEC_SHELL_SNAPSHOT: "0",
+      NO_COLOR: "1",
+      ...opts.env,
+    };
+  }
+
+  static async start(opts: TestGatewayOptions): Promise<TestGateway> {
+    const gw = new TestGateway(opts, await freePort());
+    try {
+      await gw.launch();
+    } catch (err) {
+      await gw.kill();
+      throw err;
+    }
+    return gw;
+  }
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Everything the gateway wrote to stdout and stderr so far (across restarts). */
+  logs(): string {
+    return this.buffer;
+  }
+
+  /** Resolves with the first matching log line at or after `fromOffset` (a `logs().length` taken earlier). */
+  waitForLog(re: RegExp, timeoutMs = 30_000, fromOffset = 0): Promise<string> {
+    const plain = new RegExp(re.source, re.flags.replace("g", ""));
+    const hit = matchFrom(this.buffer, plain, fromOffset);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return new Promise((resolvePromise, reject) => {
+      const waiter: LogWaiter = {
+        re: plain,
+        from: fromOffset,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolvePromise(line);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.logWaiters = this.logWaiters.filter((w) => w !== waiter);
+        reject(new Error(`gateway log did not match ${re} within ${timeoutMs} ms\n${this.tail()}`));
+      }, timeoutMs);
+      this.logWaiters.push(waiter);
+    });
+  }
+
+  /** Runs one real agent turn through this gateway (`openclaw agent --json`) and returns its JSON. */
+  async runAgent(opts: RunAgentOptions): Promise<JsonObject> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const args = ["agent", "--session-key", opts.sessionKey, "--message", opts.message, "--json"];
+    args.push("--timeout", String(Math.ceil(timeoutMs / 1000)));
+    return this.cli(args, timeoutMs + 5_000);
+  }
+
+  /** `openclaw gateway call <method> --params <json> --json` against this gateway. */
+  async call(method: string, params: object = {}, timeoutMs = 30_000): Promise<JsonObject> {
+    const args = ["gateway", "call", method, "--params", JSON.stringify(params), "--json", "--timeout", String(timeoutMs)];
+    return this.cli(args, timeoutMs + 5_000);
+  }
+
+  /** Graceful stop: SIGTERM, then SIGKILL after 10 s. Keeps the dirs for restart(). */
+  async stop(): Promise<void> {
+    await this.stopCli();
+    const proc = this.proc;
+    if (!proc || !isRunning(proc)) return;
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** kill -9. */
+  async kill(): Promise<void> {
+    await this.stopCli();
+    const proc = this.proc;
+    if (!proc || !isRunning(proc)) return;
+    proc.kill("SIGKILL");
+    await this.exited;
+  }
+
+  /** Start again with the same dirs, port and config (after stop or kill, or stops first). */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  /** Stop and delete the temp dir. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async launch(): Promise<void> {
+    const from = this.buffer.length;
+    const args = [OPENCLAW_ENTRY, "gateway", "run", "--port", String(this.port), "--bind", "loopback", "--allow-unconfigured"];
+    const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = proc;
+    live.add(proc);
+    proc.stdout?.setEncoding("utf8").on("data", (s: string) => this.append(s));
+    proc.stderr?.setEncoding("utf8").on("data", (s: string) => this.append(s));
+    this.exited = new Promise((res) =>
+      proc.once("exit", (code, signal) => {
+        live.delete(proc);
+        this.append(`\n[harness] gateway exited code=${code} signal=${signal}\n`);
+        res();
+      }),
+    );
+    const died = this.exited.then(() => {
+      throw new Error(`gateway exited before it was ready\n${this.tail()}`);
+    });
+    const ready = (async () => {
+      await this.waitForLog(/\[gateway\] ready/, this.timeoutMs, from);
+      if (this.readyLog) await this.waitForLog(this.readyLog, this.timeoutMs, from);
+    })();
+    await Promise.race([ready, died]);
+  }
+
+  private append(chunk: string): void {
+    this.buffer += chunk.replace(ANSI, "");
+    for (const w of this.logWaiters) {
+      const hit = matchFrom(this.buffer, w.re, w.from);
+      if (hit === undefined) continue;
+      this.logWaiters = this.logWaiters.filter((x) => x !== w);
+      w.resolve(hit);
+    }
+  }
+
+  private tail(lines = 60): string {
+    return this.buffer.split("\n").slice(-lines).join("\n");
+  }
+
+  private cli(args: string[], timeoutMs: number): Promise<JsonObject> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [OPENCLAW_ENTRY, ...args], { cwd: REPO_ROOT, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+      this.cliProcs.add(child);
+      live.add(child);
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+      child.stderr?.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        this.cliProcs.delete(child);
+        live.delete(child);
+        const what = `openclaw ${args.slice(0, 3).join(" ")}`;
+        let parsed: JsonObject | undefined;
+        try {
+          parsed = JSON.parse(stdout) as JsonObject;
+        } catch {
+          parsed = undefined;
+        }
+        if (code === 0 && parsed) return resolvePromise(parsed);
+        reject(new Error(`${what} failed (code=${code} signal=${signal})\nstdout: ${stdout.slice(-4000)}\nstderr: ${stderr.slice(-4000)}`));
+      });
+    });
+  }
+
+  private async stopCli(): Promise<void> {
+    for (const child of this.cliProcs) child.kill("SIGKILL");
+  }
+}
+
+function buildConfig(opts: TestGatewayOptions, port: number, token: string, dir: string): JsonObject {
+  const agents = opts.agents ?? ["main"];
+  const plugins = opts.plugins ?? [];
+  const config: JsonObject = {
+    gateway: { mode: "local", bind: "loopback", port, auth: { mode: "token", token } },
+    models: {
+      mode: "merge",
+      providers: {
+        fake: {
+          baseUrl: opts.model.baseUrl,
+          apiKey: "fake-local",
+          api: "openai-completions",
+          models: [
+            {
+              id: "echo",
+              name: "echo",
+              reasoning: false,
+              input: ["text"],
+              cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+              contextWindow: 128000,
+              maxTokens: 4096,
+            },
+          ],
+        },
+      },
+    },
+    // With more than one agent, "explicit" ownership plus a named heartbeat/system agent is what
+    // `openclaw doctor` would otherwise migrate the roster to at every boot.
+    agents: {
+      ...(agents.length > 1 ? { ownership: "explicit" } : {}),
+      defaults: {
+        model: { primary: "fake/echo" },
+        ...(agents.length > 1 ? { heartbeat: { agentId: agents[0] }, systemAgent: { agentId: agents[0] } } : {}),
+      },
+      entries: Object.fromEntries(agents.map((id) => [id, {}])),
+    },
+    logging: { file: join(dir, "openclaw.log") },
+  };
+  if (plugins.length > 0) {
+    config.plugins = {
+      load: { paths: plugins.map((p) => resolve(REPO_ROOT, p.path)) },
+      entries: Object.fromEntries(
+        plugins.map((p) => [
+          p.id,
+          { enabled: true, hooks: { allowConversationAccess: p.allowConversationAccess ?? true }, config: p.config ?? {} },
+        ]),
+      ),
+    };
+  }
+  return config;
+}
+
+function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export function deepMerge(base: JsonObject, extra: JsonObject): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const prev = out[key];
+    out[key] = isPlainObject(prev) && isPlainObject(value) ? deepMerge(prev, value) : value;
+  }
+  return out;
+}
+
+function withoutOpenclawEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("OPENCLAW_")));
+}
+
+function isRunning(proc: ChildProcess): boolean {
+  return proc.exitCode === null && proc.signalCode === null;
+}
+
+function matchFrom(buffer: string, re: RegExp, from: number): string | undefined {
+  const m = re.exec(buffer.slice(from));
+  if (!m) return undefined;
+  const start = from + m.index;
+  const lineStart = buffer.lastIndexOf("\n", start) + 1;
+  const lineEnd = buffer.indexOf("\n", start);
+  return buffer.slice(lineStart, lineEnd === -1 ? undefined : lineEnd);
+}
