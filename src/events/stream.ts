@@ -104,13 +104,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, log:
     existing = (await jsm.streams.info(spec.name)).config;
   } catch (err) {
     if (!isStreamNotFound(err)) return failed(log, `events: cannot look up stream "${spec.name}": ${errorMessage(err)}`);
-    try {
-      await jsm.streams.add(createConfig(spec));
-      log.info(`events: created stream "${spec.name}" (${spec.subjects.join(", ")}, file, R${spec.replicas})`);
-      return { outcome: "created" };
-    } catch (addErr) {
-      return failed(log, `events: cannot create stream "${spec.name}" (${spec.subjects.join(", ")}): ${errorMessage(addErr)}`);
-    }
+    return create(jsm, spec, log);
   }
 
   const { notes, update } = diff(existing, spec);
@@ -138,6 +132,29 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, log:
     return { outcome: "kept", message };
   }
   return { outcome: "updated" };
+}
+
+async function create(jsm: JetStreamManager, spec: StreamSpec, log: Logger): Promise<EnsureResult> {
+  const where = `${spec.subjects.join(", ")}, file`;
+  try {
+    await jsm.streams.add(createConfig(spec));
+    log.info(`events: created stream "${spec.name}" (${where}, R${spec.replicas})`);
+    return { outcome: "created" };
+  } catch (err) {
+    const reason = errorMessage(err);
+    if (spec.replicas > 1 && /non-clustered/i.test(reason)) {
+      // A single server cannot hold replicas: keep the events flowing with one copy rather than none.
+      try {
+        await jsm.streams.add(createConfig({ ...spec, replicas: 1 }));
+        const message = `events: created stream "${spec.name}" (${where}) with R1 instead of R${spec.replicas}: ${reason}`;
+        log.warn(message);
+        return { outcome: "kept", message };
+      } catch (retryErr) {
+        return failed(log, `events: cannot create stream "${spec.name}" (${where}): ${errorMessage(retryErr)}`);
+      }
+    }
+    return failed(log, `events: cannot create stream "${spec.name}" (${where}): ${reason}`);
+  }
 }
 
 function failed(log: Logger, message: string): EnsureResult {

@@ -296,6 +296,10 @@ function buildConfig(opts: TestGatewayOptions, port: number, token: string, dir:
       },
       entries: Object.fromEntries(agents.map((id) => [id, {}])),
     },
+    // Tool Search (the default) hides plugin tools behind tool_search/tool_call; direct schemas let a
+    // scripted model call e.g. `nats_send` by name. Restore the product default with
+    // extraConfig `{ tools: { toolSearch: { mode: "tools" } } }`.
+    tools: { toolSearch: false },
     logging: { file: join(dir, "openclaw.log") },
   };
   if (plugins.length > 0) {

@@ -1,0 +1,133 @@
+import type { EventsConfig } from "../config/schema.ts";
+import type { EventInput, EventMeta } from "./envelope.ts";
+
+/** The hook → event type table (README lists it). Seed event-store names kept; the rest in the same style. */
+export const HOOK_EVENT_TYPES = {
+  message_received: "msg.in",
+  message_sending: "msg.sending",
+  message_sent: "msg.out",
+  before_tool_call: "tool.call",
+  after_tool_call: "tool.result",
+  before_agent_run: "run.start",
+  agent_end: "run.end", // run.error when the run failed
+  llm_input: "llm.input",
+  llm_output: "llm.output",
+  before_compaction: "session.compaction_start",
+  after_compaction: "session.compaction_end",
+  before_reset: "session.reset",
+  session_start: "session.start",
+  session_end: "session.end",
+  subagent_spawned: "subagent.spawned",
+  subagent_ended: "subagent.ended",
+  gateway_start: "gateway.start",
+  gateway_stop: "gateway.stop",
+  "command:new": "command.new",
+  "command:reset": "command.reset",
+  "command:stop": "command.stop",
+} as const;
+export type HookName = keyof typeof HOOK_EVENT_TYPES;
+
+/** includeHooks/excludeHooks accept hook names (`llm_input`) or event types (`llm.input`). */
+export function hookEnabled(hook: HookName, cfg: Pick<EventsConfig, "includeHooks" | "excludeHooks">): boolean {
+  const names: string[] = [hook, HOOK_EVENT_TYPES[hook]];
+  if (hook === "agent_end") names.push("run.error");
+  if (cfg.includeHooks.length > 0 && !names.some((n) => cfg.includeHooks.includes(n))) return false;
+  return !names.some((n) => cfg.excludeHooks.includes(n));
+}
+
+/** The fields of the host's hook contexts the mapping reads (all optional there too). */
+export interface HookCtx {
+  agentId?: string;
+  sessionKey?: string;
+  runId?: string;
+  channelId?: string;
+  channel?: string;
+  messageProvider?: string;
+  modelId?: string;
+}
+
+export type Capture = EventsConfig["capture"];
+
+export function agentFromSessionKey(sessionKey: string | undefined): string | undefined {
+  if (!sessionKey?.startsWith("agent:")) return undefined;
+  return sessionKey.split(":")[1] || undefined;
+}
+
+function base(type: string, ctx: HookCtx, payload: Record<string, unknown>, meta: EventMeta = {}): EventInput {
+  const channel = ctx.channelId ?? ctx.channel ?? ctx.messageProvider;
+  return {
+    agent: ctx.agentId ?? agentFromSessionKey(ctx.sessionKey) ?? "system",
+    session: ctx.sessionKey,
+    type,
+    visibility: type.startsWith("msg.") ? "public" : "internal",
+    payload,
+    meta: { runId: ctx.runId, model: ctx.modelId, channel, ...stripUndefined(meta) },
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function content(text: string, capture: Capture): Record<string, unknown> {
+  return capture.messageContent ? { content: text, length: text.length } : { length: text.length };
+}
+
+export function messageIn(e: { from: string; content: string; messageId?: string; senderId?: string; sessionKey?: string; runId?: string; threadId?: string | number }, ctx: HookCtx, capture: Capture): EventInput {
+  return base("msg.in", { ...ctx, sessionKey: ctx.sessionKey ?? e.sessionKey, runId: ctx.runId ?? e.runId }, stripUndefined({ from: e.from, messageId: e.messageId, senderId: e.senderId, threadId: e.threadId, ...content(e.content, capture) }));
+}
+
+export function messageSending(e: { to: string; content: string; threadId?: string | number }, ctx: HookCtx, capture: Capture): EventInput {
+  return base("msg.sending", ctx, stripUndefined({ to: e.to, threadId: e.threadId, ...content(e.content, capture) }));
+}
+
+export function messageOut(e: { to: string; content: string; success: boolean; messageId?: string; sessionKey?: string; runId?: string; error?: string }, ctx: HookCtx, capture: Capture): EventInput {
+  return base("msg.out", { ...ctx, sessionKey: ctx.sessionKey ?? e.sessionKey, runId: ctx.runId ?? e.runId }, stripUndefined({ to: e.to, success: e.success, messageId: e.messageId, error: e.error, ...content(e.content, capture) }));
+}
+
+export function toolCall(e: { toolName: string; params: Record<string, unknown>; toolCallId?: string; runId?: string }, ctx: HookCtx): EventInput {
+  return base("tool.call", { ...ctx, runId: ctx.runId ?? e.runId }, stripUndefined({ tool: e.toolName, toolCallId: e.toolCallId, params: e.params }));
+}
+
+export function toolResult(e: { toolName: string; toolCallId?: string; runId?: string; result?: unknown; error?: string; durationMs?: number }, ctx: HookCtx): EventInput {
+  return base("tool.result", { ...ctx, runId: ctx.runId ?? e.runId }, stripUndefined({ tool: e.toolName, toolCallId: e.toolCallId, success: e.error === undefined, error: e.error, durationMs: e.durationMs, result: e.result }));
+}
+
+export function runStart(e: { prompt: string; channelId?: string; senderId?: string }, ctx: HookCtx, capture: Capture): EventInput {
+  return base("run.start", { ...ctx, channelId: ctx.channelId ?? e.channelId }, stripUndefined({ senderId: e.senderId, promptLength: e.prompt.length, ...(capture.llmContent ? { prompt: e.prompt } : {}) }));
+}
+
+export function runEnd(e: { runId?: string; success: boolean; error?: string; durationMs?: number; messages: unknown[] }, ctx: HookCtx): EventInput {
+  return base(e.success ? "run.end" : "run.error", { ...ctx, runId: ctx.runId ?? e.runId }, stripUndefined({ success: e.success, error: e.error, durationMs: e.durationMs, messageCount: e.messages.length }));
+}
+
+/** LLM events carry metadata only unless capture.llmContent: never prompt or completion text by default. */
+export function llmInput(e: { runId: string; provider: string; model: string; systemPrompt?: string; prompt: string; historyMessages: unknown[]; imagesCount: number; tools?: unknown[] }, ctx: HookCtx, capture: Capture): EventInput {
+  const payload: Record<string, unknown> = {
+    provider: e.provider,
+    model: e.model,
+    promptLength: e.prompt.length,
+    systemPromptLength: e.systemPrompt?.length ?? 0,
+    historyCount: e.historyMessages.length,
+    imagesCount: e.imagesCount,
+    toolsCount: e.tools?.length ?? 0,
+  };
+  if (capture.llmContent) Object.assign(payload, { prompt: e.prompt, systemPrompt: e.systemPrompt });
+  return base("llm.input", { ...ctx, runId: ctx.runId ?? e.runId }, payload, { model: e.model });
+}
+
+export function llmOutput(e: { runId: string; provider: string; model: string; assistantTexts: string[]; usage?: Record<string, number | undefined> }, ctx: HookCtx, capture: Capture): EventInput {
+  const payload: Record<string, unknown> = {
+    provider: e.provider,
+    model: e.model,
+    textsCount: e.assistantTexts.length,
+    textLength: e.assistantTexts.reduce((n, t) => n + t.length, 0),
+    ...(e.usage ? { usage: stripUndefined(e.usage) } : {}),
+  };
+  if (capture.llmContent) payload.assistantTexts = e.assistantTexts;
+  return base("llm.output", { ...ctx, runId: ctx.runId ?? e.runId }, payload, { model: e.model });
+}
+
+export function sessionEvent(type: string, payload: Record<string, unknown>, ctx: HookCtx): EventInput {
+  return base(type, ctx, stripUndefined(payload));
+}
