@@ -32,7 +32,7 @@ test("publish sends the seed payload to agent.<to>.inbox", async () => {
 });
 
 test("request returns the reply text; timeouts and no responders are clear errors", async () => {
-  const sub = nc.subscribe("system.echo", { callback: (_e, m) => m.respond(`echo:${m.json<{ body: string }>().body}`) });
+  const sub = nc.subscribe("system.echo", { callback: (_e, m) => void m.respond(`echo:${m.json<{ body: string }>().body}`) });
   const r = await runNatsTool(nc, cfg, "main", { action: "request", subject: "system.echo", message: "ping" });
   assert.equal(r.content[0]?.text, "echo:ping");
   sub.unsubscribe();

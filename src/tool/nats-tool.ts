@@ -1,7 +1,7 @@
 import { Type, type Static } from "typebox";
 import { errors, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
-import { PRIORITIES } from "../wake/message.ts";
+import { PrioritySchema } from "../wake/message.ts";
 import { checkToolSubject, resolveToolSubject } from "./subject-policy.ts";
 
 export const NatsToolParameters = Type.Object(
@@ -10,7 +10,7 @@ export const NatsToolParameters = Type.Object(
     subject: Type.Optional(Type.String({ description: "NATS subject; must be in tool.allowedSubjects" })),
     to: Type.Optional(Type.String({ description: "agent id; shorthand for subject agent.<to>.inbox" })),
     message: Type.String({ description: "message body" }),
-    priority: Type.Optional(Type.Union(PRIORITIES.map((p) => Type.Literal(p)), { description: "urgent wakes the target now; default normal" })),
+    priority: Type.Optional({ ...PrioritySchema, description: "urgent wakes the target now; default normal" }),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: "request timeout, default 5000" })),
   },
   { additionalProperties: false },

@@ -18,6 +18,7 @@ export class WakeDispatcher {
   private readonly system: SystemRuntime;
   private readonly log: Logger;
   relay: RelayHandler | undefined;
+  readonly counts = { received: 0, injected: 0, rejected: 0, relayed: 0 };
 
   constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger) {
     this.cfg = cfg;
@@ -32,16 +33,24 @@ export class WakeDispatcher {
   }
 
   async dispatch(data: Uint8Array, subject: string): Promise<DispatchOutcome> {
+    this.counts.received++;
     const parsed = this.parse(data, subject);
-    if (!parsed.ok) return { kind: "rejected", reason: parsed.reason };
+    if (!parsed.ok) return this.reject(parsed.reason);
     const { message, target } = parsed;
     if (message.deliver || message.expectReply) {
-      if (!this.relay) return { kind: "rejected", reason: "deliver/expectReply need the relay, which is not running" };
+      if (!this.relay) return this.reject("deliver/expectReply need the relay, which is not running");
+      this.counts.relayed++;
       return { kind: "handled", receipt: await this.relay(message, target) };
     }
     const priority = message.priority ?? "normal";
     const result = injectWake(this.system, target, priority, message.from, message.body);
+    this.counts.injected++;
     this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (queued=${result.queued})`);
     return { kind: "handled", receipt: { ok: true, sessionKey: target.sessionKey, priority, queued: result.queued } };
+  }
+
+  private reject(reason: string): DispatchOutcome {
+    this.counts.rejected++;
+    return { kind: "rejected", reason };
   }
 }

@@ -4,6 +4,7 @@ import { AGENT_ID_PATTERN } from "../config/schema.ts";
 
 export const PRIORITIES = ["urgent", "normal", "low"] as const;
 export type Priority = (typeof PRIORITIES)[number];
+export const PrioritySchema = Type.Union([Type.Literal("urgent"), Type.Literal("normal"), Type.Literal("low")]);
 export const SESSION_KEY_PATTERN = "^agent:[a-z0-9][a-z0-9_-]{0,63}:\\S+$";
 
 /** The wire format of a wake message (seed nats-wake), plus the relay's `deliver` / `expectReply`. */
@@ -13,7 +14,7 @@ export const WakeMessageSchema = Type.Object(
     body: Type.String({ minLength: 1 }),
     to: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN })),
     sessionKey: Type.Optional(Type.String({ pattern: SESSION_KEY_PATTERN, maxLength: 512 })),
-    priority: Type.Optional(Type.Union(PRIORITIES.map((p) => Type.Literal(p)))),
+    priority: Type.Optional(PrioritySchema),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     deliver: Type.Optional(Type.Boolean()),
     expectReply: Type.Optional(Type.Boolean()),

@@ -40,6 +40,30 @@ export interface RunAgentOptions {
 }
 
 type JsonObject = { [key: string]: unknown };
+
+/** What `openclaw agent --json` prints for a gateway-backed turn (the fields tests use; more exist). */
+export interface AgentRunResult {
+  runId: string;
+  /** "ok" for a completed turn. */
+  status: string;
+  summary?: string;
+  result?: {
+    payloads?: Array<{ text?: string; mediaUrl?: string | null }>;
+    meta?: {
+      durationMs?: number;
+      stopReason?: string;
+      finalAssistantVisibleText?: string;
+      agentMeta?: { sessionId?: string; provider?: string; model?: string; [key: string]: unknown };
+      [key: string]: unknown;
+    };
+  };
+  [key: string]: unknown;
+}
+
+/** The reply text of an agent run: its payload texts joined by newlines. */
+export function replyText(run: AgentRunResult): string {
+  return (run.result?.payloads ?? []).map((p) => p.text ?? "").join("\n");
+}
 type LogWaiter = { re: RegExp; from: number; resolve: (match: string) => void };
 
 // eslint-disable-next-line no-control-regex
@@ -76,7 +100,7 @@ export class TestGateway {
     this.port = port;
     this.token = randomBytes(16).toString("hex");
     this.readyLog = opts.readyLog;
-    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.timeoutMs = opts.timeoutMs ?? 120_000;
     const config = deepMerge(buildConfig(opts, port, this.token, this.dir), (opts.extraConfig ?? {}) as JsonObject);
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));
     this.env = {
@@ -144,11 +168,11 @@ export class TestGateway {
   }
 
   /** Runs one real agent turn through this gateway (`openclaw agent --json`) and returns its JSON. */
-  async runAgent(opts: RunAgentOptions): Promise<JsonObject> {
-    const timeoutMs = opts.timeoutMs ?? 60_000;
+  async runAgent(opts: RunAgentOptions): Promise<AgentRunResult> {
+    const timeoutMs = opts.timeoutMs ?? 120_000;
     const args = ["agent", "--session-key", opts.sessionKey, "--message", opts.message, "--json"];
     args.push("--timeout", String(Math.ceil(timeoutMs / 1000)));
-    return this.cli(args, timeoutMs + 5_000);
+    return (await this.cli(args, timeoutMs + 5_000)) as AgentRunResult;
   }
 
   /** `openclaw gateway call <method> --params <json> --json` against this gateway. */

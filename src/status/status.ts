@@ -1,0 +1,42 @@
+import type { LinkStatus } from "../connection/link.ts";
+import type { EventStoreStatus } from "../events/store.ts";
+
+export interface PluginStatus {
+  connection: LinkStatus & { url: string };
+  wake: { subjects: string[]; durableInbox: boolean; received: number; injected: number; rejected: number; relayed: number };
+  events: EventStoreStatus | { enabled: false };
+}
+
+export interface StatusSources {
+  url: string;
+  link: () => LinkStatus;
+  wake: () => PluginStatus["wake"];
+  events: (() => Promise<EventStoreStatus>) | undefined;
+}
+
+export async function collectStatus(src: StatusSources): Promise<PluginStatus> {
+  return {
+    connection: { ...src.link(), url: src.url },
+    wake: src.wake(),
+    events: src.events ? await src.events() : { enabled: false },
+  };
+}
+
+const fmt = (n: number | undefined): string => (n === undefined ? "?" : n.toLocaleString("en-US"));
+
+/** The /eventstatus reply: short lines a person reads in a chat. */
+export function formatStatus(s: PluginStatus): string {
+  const c = s.connection;
+  const lines = [
+    `NATS: ${c.connected ? `connected to ${c.server}` : `not connected (${c.url})`} · disconnects ${c.disconnects}${c.lastError ? ` · last error: ${c.lastError}` : ""}`,
+    `Wake: ${s.wake.subjects.join(", ")}${s.wake.durableInbox ? " (durable inbox)" : ""} · received ${s.wake.received}, injected ${s.wake.injected}, rejected ${s.wake.rejected}, relayed ${s.wake.relayed}`,
+  ];
+  const e = s.events;
+  if ("enabled" in e) lines.push("Events: off");
+  else {
+    lines.push(`Events: stream ${e.stream} · ${fmt(e.streamMessages)} msgs, ${fmt(e.streamBytes)} bytes`);
+    lines.push(`Spool: ${fmt(e.spoolDepth)} waiting (${fmt(e.spoolBytes)} of ${fmt(e.spoolMaxBytes)} bytes) · published ${fmt(e.published)}, duplicates ${fmt(e.duplicates)}, failures ${fmt(e.failures)}, dropped ${fmt(e.dropped)}`);
+    if (e.lastError) lines.push(`Last event error: ${e.lastError}`);
+  }
+  return lines.join("\n");
+}
