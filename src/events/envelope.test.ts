@@ -30,12 +30,27 @@ describe("event id", () => {
     assert.deepEqual(sorted, ids);
   });
 
-  it("carries the creation time in its first 48 bits", () => {
+  it("carries the creation time in its first 48 bits", async () => {
+    await new Promise((r) => setTimeout(r, 50)); // let time pass any milliseconds a burst borrowed
     const before = Date.now();
     const id = newEventId();
     const after = Date.now();
     const ms = parseInt(id.replace(/-/g, "").slice(0, 12), 16);
     assert.ok(ms >= before && ms <= after, `${ms} not in [${before}, ${after}]`);
+  });
+
+  it("stays ordered when one millisecond holds more ids than the counter (the timestamp borrows ahead)", (t) => {
+    const frozen = Date.now();
+    t.mock.method(Date, "now", () => frozen);
+    const ids = Array.from({ length: 10_000 }, () => newEventId());
+    t.mock.restoreAll();
+    const msOf = (id: string): number => parseInt(id.replace(/-/g, "").slice(0, 12), 16);
+    assert.equal(msOf(ids[0]), frozen);
+    assert.ok(msOf(ids.at(-1)!) > frozen, "later ids borrowed the next milliseconds");
+    assert.ok(msOf(ids.at(-1)!) <= frozen + 10_000 / 2048, "at least 2048 ids per millisecond");
+    assert.equal(new Set(ids).size, ids.length);
+    assert.deepEqual([...ids].sort(), ids);
+    for (const id of ids) assert.match(id, UUID_V7);
   });
 });
 

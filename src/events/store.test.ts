@@ -108,6 +108,28 @@ describe("EventStore against a real nats-server", () => {
     });
   });
 
+  it("a spool held by another process is one error line; start() and record() still do not throw", async () => {
+    const stateDir = tempDir();
+    const log = memoryLogger();
+    const link = testLink(server.url, log);
+    const config = eventsConfig({ streamName: "st-locked", subjectPrefix: "locked.events" });
+    const first = new EventStore({ config, stateDir, link, logger: log });
+    const second = new EventStore({ config, stateDir, link, logger: log });
+    try {
+      await first.start();
+      await second.start();
+      second.record({ agent: "main", type: "msg.in", payload: {} });
+      const status = await second.status();
+      assert.equal(status.dropped, 1);
+      assert.match(status.lastError ?? "", /cannot open the event spool: .*in use by another process/);
+      assert.equal(log.lines.filter((l) => l.startsWith("error")).length, 1, log.lines.join("\n"));
+    } finally {
+      await second.stop();
+      await first.stop();
+      await link.stop();
+    }
+  });
+
   it("keeps publishing to an existing stream it cannot convert (memory storage), after one log line", async () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: "st-mem", subjects: ["mem.events.>"], storage: StorageType.Memory });

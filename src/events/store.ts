@@ -84,6 +84,10 @@ interface LinkEntry {
   link: NatsLink;
   owned: boolean;
   ready: boolean;
+  provisioning: boolean;
+  provisionedAt: number;
+  /** Pause before provisioning is tried again after a failure; doubles up to 5 minutes. */
+  retryMs: number;
   maxPayload: number;
   specs: Map<string, StreamSpec>;
   outcomes: Map<string, EnsureOutcome>;
@@ -114,6 +118,8 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const HEADER_ROOM = 256;
 const DESTINATION_CACHE_LIMIT = 10_000;
 const MAINTAIN_INTERVAL_MS = 1000;
+const PROVISION_RETRY_MS = 5000;
+const PROVISION_RETRY_MAX_MS = 300_000;
 const WARN_EVERY_MS = 10_000;
 
 /**
@@ -132,6 +138,7 @@ export class EventStore {
   private readonly agentRoutes = new Map<string, Route>();
   private readonly destinations = new Map<string, Destination>();
   private spool: Spool | undefined;
+  private spoolError: string | undefined;
   private maintainTimer: NodeJS.Timeout | undefined;
   private trimQueued = false;
   private started = false;
@@ -167,6 +174,9 @@ export class EventStore {
       link,
       owned,
       ready: false,
+      provisioning: false,
+      provisionedAt: 0,
+      retryMs: PROVISION_RETRY_MS,
       maxPayload: DEFAULT_MAX_PAYLOAD,
       specs: new Map(),
       outcomes: new Map(),
@@ -238,9 +248,18 @@ export class EventStore {
     }
   }
 
-  private openSpool(): Spool {
+  /** The spool, opened on first use; undefined (and said once) when the file cannot be opened. */
+  private openSpool(): Spool | undefined {
     if (!this.spool) {
-      this.spool = Spool.open({ path: this.spoolPath, maxBytes: this.config.spool.maxBytes });
+      if (this.spoolError) return undefined;
+      try {
+        this.spool = Spool.open({ path: this.spoolPath, maxBytes: this.config.spool.maxBytes });
+      } catch (err) {
+        this.spoolError = `cannot open the event spool: ${errorMessage(err)}`;
+        this.lastError = this.spoolError;
+        this.log.error(`events: ${this.spoolError}; events are not recorded until the gateway restarts`);
+        return undefined;
+      }
       for (const name of this.spool.laneNames()) {
         if (!this.lanes.has(name)) {
           this.log.info(`events: spool lane "${name}" is no longer configured; draining it over the default connection`);
@@ -253,11 +272,15 @@ export class EventStore {
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
-  /** Opens the spool and starts draining in the background. Never fails because NATS is down. */
+  /**
+   * Opens the spool and starts draining in the background. Never throws: NATS being down only
+   * delays publishing, and a spool that cannot be opened is logged and shown in status().
+   */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     const spool = this.openSpool();
+    if (!spool) return;
     for (const lane of this.lanes.values()) {
       lane.drainer = new LaneDrainer(spool, lane.name, lane.link.link, this.log, {
         inFlight: this.config.spool.inFlight,
@@ -283,21 +306,41 @@ export class EventStore {
     entry.ready = false;
     const serverMax = nc.info?.max_payload;
     entry.maxPayload = serverMax && serverMax > 0 ? serverMax : DEFAULT_MAX_PAYLOAD;
+    entry.retryMs = PROVISION_RETRY_MS;
+    await this.provision(entry, nc, [...entry.specs.values()]);
+    entry.ready = true;
+    for (const lane of this.lanes.values()) if (lane.link === entry) lane.drainer?.notify();
+  }
+
+  private async provision(entry: LinkEntry, nc: NatsConnection, specs: StreamSpec[]): Promise<void> {
+    entry.provisioning = true;
+    entry.provisionedAt = Date.now();
     try {
       const jsm = await jetstreamManager(nc, { timeout: this.publishTimeoutMs });
-      for (const spec of entry.specs.values()) {
-        entry.outcomes.set(spec.name, (await ensureStream(jsm, spec, this.log)).outcome);
-      }
+      for (const spec of specs) entry.outcomes.set(spec.name, (await ensureStream(jsm, spec, this.log)).outcome);
     } catch (err) {
+      for (const spec of specs) entry.outcomes.set(spec.name, "failed");
       this.noteError(`JetStream unavailable on the ${entry.label} connection: ${errorMessage(err)}`);
     } finally {
-      entry.ready = true;
-      for (const lane of this.lanes.values()) if (lane.link === entry) lane.drainer?.notify();
+      entry.provisioning = false;
+    }
+  }
+
+  /** A stream that could not be created (JetStream not ready yet, cluster without a leader, …) is tried again. */
+  private retryProvisioning(): void {
+    for (const entry of this.links.values()) {
+      const nc = entry.link.current;
+      if (!nc || !entry.link.isConnected || entry.provisioning || Date.now() - entry.provisionedAt < entry.retryMs) continue;
+      const failed = [...entry.specs.values()].filter((spec) => entry.outcomes.get(spec.name) === "failed");
+      if (failed.length === 0) continue;
+      entry.retryMs = Math.min(entry.retryMs * 2, PROVISION_RETRY_MAX_MS);
+      void this.provision(entry, nc, failed);
     }
   }
 
   private maintain(): void {
     if (!this.spool || this.spool.isClosed) return;
+    this.retryProvisioning();
     if (this.spool.overLimit) this.trim();
     this.spool.maintain(true);
   }
@@ -349,6 +392,7 @@ export class EventStore {
     try {
       if (this.stopped) return this.drop("event store stopped");
       const spool = this.spool ?? this.openSpool();
+      if (!spool) return this.drop(this.spoolError ?? "no spool");
       const agent = agentOf(input);
       const dest = this.destination(agent, input.type);
       if (!dest.pass) {
@@ -361,9 +405,9 @@ export class EventStore {
       if (size + HEADER_ROOM > dest.lane.link.maxPayload) {
         return this.drop(`event ${input.type} of ${agent} is ${size} bytes, over the server's max_payload ${dest.lane.link.maxPayload}`);
       }
-      spool.append(dest.lane.name, id, dest.subject, data, size);
+      const seq = spool.append(dest.lane.name, id, dest.subject, data, size);
       if (spool.overLimit) this.scheduleTrim(spool);
-      dest.lane.drainer?.notify();
+      dest.lane.drainer?.offer({ seq, id, subject: dest.subject, data, size });
     } catch (err) {
       this.drop(`cannot record event ${input?.type}: ${errorMessage(err)}`);
     }
@@ -384,6 +428,7 @@ export class EventStore {
     if (!this.spool || this.spool.isClosed || !this.spool.overLimit) return;
     const r = this.spool.trim();
     if (r.rows === 0) return;
+    for (const lane of this.lanes.values()) lane.drainer?.reload();
     this.dropped += r.rows;
     this.lastError = `spool full (${this.config.spool.maxBytes} bytes): dropped the ${r.rows} oldest event(s)`;
     this.warnRarely(`events: ${this.lastError}; ${this.dropped} dropped in total`);
@@ -407,6 +452,11 @@ export class EventStore {
   }
 
   // ---- status -------------------------------------------------------------------------------
+
+  /** Events spooled and not yet acked, without a round trip (cheap; for back-pressure and tests). */
+  get spoolDepth(): number {
+    return this.spool?.depth() ?? 0;
+  }
 
   async status(): Promise<EventStoreStatus> {
     const streams = await Promise.all([...this.links.values()].flatMap((entry) => [...entry.specs.values()].map((spec) => this.streamStatus(entry, spec))));

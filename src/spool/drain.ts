@@ -1,6 +1,6 @@
-import { JetStreamApiError, jetstream, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { AckPublisher, type AckResult } from "./ack-publisher.ts";
 import type { Spool, SpoolRow } from "./spool.ts";
 
 /** The part of NatsLink the drainer needs. */
@@ -34,29 +34,27 @@ export interface DrainStats {
 
 interface Sent {
   seq: number;
-  acked: boolean;
+  at: number;
+  /** Acked, or given up on for good. */
+  done: boolean;
 }
 
 const WATCH_INTERVAL_MS = 100;
 const DELETE_EVERY = 256;
 const MIN_BACKOFF_MS = 100;
-const STREAM_MSG_TOO_LARGE = 10054;
-
-function isPermanent(err: unknown): boolean {
-  if (err instanceof JetStreamApiError) return err.code === STREAM_MSG_TOO_LARGE;
-  return /max_payload/.test(errorMessage(err));
-}
 
 /**
- * Drains one spool lane into JetStream over one connection: reads rows in seq order, keeps up to
+ * Drains one spool lane into JetStream over one connection: takes rows in seq order, keeps up to
  * `inFlight` publishes awaiting their ack (each with Nats-Msg-Id = event id), and deletes rows once
  * everything up to them is acked.
  *
  * Order: rows are sent in seq order on one connection, so the stream stores them in that order.
- * On a failed publish nothing newer is sent; once the window has settled, sending resumes from the
- * oldest unacked row (re-sends inside the duplicate window are absorbed by the server). When the
- * connection drops, the whole window is written off at once (those publishes died with the socket)
- * and sending resumes from the oldest unacked row after the reconnect.
+ * After a failed publish (error ack, or no ack within publishTimeoutMs) nothing newer is sent; once
+ * the publishes already sent have settled or timed out, sending resumes from the oldest unacked
+ * row, and re-sends inside the duplicate window are absorbed by the server. When the connection
+ * drops, the window is written off at once (those publishes died with the socket) and sending
+ * resumes from the oldest unacked row after the reconnect. Acks of written-off publishes are
+ * counted but change nothing.
  */
 export class LaneDrainer {
   readonly lane: string;
@@ -66,26 +64,32 @@ export class LaneDrainer {
   private readonly log: Logger;
   private readonly opts: DrainOptions;
   private readonly batchSize: number;
+  private readonly publisher: AckPublisher;
 
-  private js: JetStreamClient | undefined;
-  private jsConn: NatsConnection | undefined;
   private epoch = -1;
   private generation = 0;
+  /** Rows loaded for sending (read from the file, or handed over by offer()), oldest first. */
   private buffer: SpoolRow[] = [];
   private bufferPos = 0;
-  /** Highest seq loaded for sending in this generation. */
+  /** False once a read found the end of the lane and every later row was offered: no need to query the file. */
+  private unreadInFile = true;
+  /** Seq of the last row taken for sending in this generation. */
   private cursor = 0;
   /** Every row with seq <= ackedThrough is acked (or given up on). */
   private ackedThrough = 0;
   private deletedThrough = 0;
+  /** Publishes of this generation, in send order; sentHead is the oldest not yet done. */
   private sent: Sent[] = [];
   private sentHead = 0;
+  private bySeq = new Map<number, Sent>();
   private inFlight = 0;
+  private lastSentAt = 0;
   private failed = false;
   private backoffMs = MIN_BACKOFF_MS;
   private retryTimer: NodeJS.Timeout | undefined;
   private pumpQueued = false;
   private failureStreak = 0;
+  private stopping = false;
   private stopped = false;
   private readonly watch: NodeJS.Timeout;
 
@@ -96,6 +100,7 @@ export class LaneDrainer {
     this.log = log;
     this.opts = opts;
     this.batchSize = Math.max(64, Math.min(2048, opts.inFlight * 2));
+    this.publisher = new AckPublisher((token, result) => this.onResult(token, result));
     this.watch = setInterval(() => this.onWatch(), WATCH_INTERVAL_MS);
     this.watch.unref();
   }
@@ -104,14 +109,40 @@ export class LaneDrainer {
     return this.inFlight;
   }
 
-  /** A row was appended: publish it soon (after the caller's synchronous work). */
+  /**
+   * A row was just appended. When everything before it is already loaded, it is queued from memory
+   * (no read back from the file); otherwise it is left for the next read. Publishing is scheduled
+   * for after the caller's synchronous work.
+   */
+  offer(row: SpoolRow): void {
+    const lastKnown = this.bufferPos < this.buffer.length ? this.buffer[this.buffer.length - 1].seq : this.cursor;
+    if (!this.unreadInFile && row.seq === lastKnown + 1 && this.buffer.length - this.bufferPos < this.batchSize) {
+      if (this.bufferPos === this.buffer.length) {
+        this.buffer = [];
+        this.bufferPos = 0;
+      }
+      this.buffer.push(row);
+    } else {
+      this.unreadInFile = true;
+    }
+    this.notify();
+  }
+
+  /** Publish soon (after the caller's synchronous work). */
   notify(): void {
-    if (this.pumpQueued || this.stopped) return;
+    if (this.pumpQueued || this.stopping) return;
     this.pumpQueued = true;
     setImmediate(() => {
       this.pumpQueued = false;
       this.pump();
     });
+  }
+
+  /** Forgets loaded rows not yet sent (e.g. the spool dropped some); they are read again from the file. */
+  reload(): void {
+    this.buffer = [];
+    this.bufferPos = 0;
+    this.unreadInFile = true;
   }
 
   /** Deletes the rows acked so far (normally batched). */
@@ -124,12 +155,15 @@ export class LaneDrainer {
 
   /** Stops sending, waits up to graceMs for the acks in flight, deletes what was acked. */
   async stop(graceMs = 2000): Promise<void> {
+    this.stopping = true; // send nothing more
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < deadline && this.link.isConnected) await new Promise((r) => setTimeout(r, 10));
     this.stopped = true;
     clearInterval(this.watch);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    const deadline = Date.now() + graceMs;
-    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.flushDeletes();
+    this.publisher.close();
   }
 
   private currentEpoch(): number {
@@ -137,26 +171,30 @@ export class LaneDrainer {
     return s.connects + s.disconnects;
   }
 
-  private jetstreamFor(nc: NatsConnection): JetStreamClient {
-    if (this.jsConn !== nc || !this.js) {
-      this.js = jetstream(nc, { timeout: this.opts.publishTimeoutMs });
-      this.jsConn = nc;
-    }
-    return this.js;
-  }
-
   private onWatch(): void {
-    if (this.stopped) return;
+    if (this.stopping) return;
     const epoch = this.currentEpoch();
     if (epoch !== this.epoch) {
       if (this.inFlight > 0 || this.failed) this.rewind(); // those publishes died with the old connection
       this.epoch = epoch;
     }
-    if (this.inFlight === 0) this.flushDeletes();
-    if (!this.failed && !this.retryTimer) this.pump();
+    const now = Date.now();
+    if (!this.failed && this.inFlight > 0 && now - this.sent[this.sentHead].at > this.opts.publishTimeoutMs) {
+      this.fail(`no publish ack within ${this.opts.publishTimeoutMs} ms`);
+    }
+    if (this.failed && !this.retryTimer && (this.inFlight === 0 || now - this.lastSentAt > this.opts.publishTimeoutMs)) {
+      this.stats.failures += this.inFlight; // timed out
+      this.retryLater();
+    }
+    if (this.inFlight === 0) {
+      this.flushDeletes();
+      // Idle with rows left: they were appended without offer(); read them from the file.
+      if (this.bufferPos >= this.buffer.length && this.spool.depth(this.lane) > 0) this.unreadInFile = true;
+    }
+    this.pump();
   }
 
-  /** Starts a new generation from the oldest unacked row; completions of older generations are ignored. */
+  /** Starts a new generation from the oldest unacked row; results of older generations change nothing. */
   private rewind(): void {
     this.flushDeletes();
     this.generation++;
@@ -164,15 +202,17 @@ export class LaneDrainer {
     this.failed = false;
     this.sent = [];
     this.sentHead = 0;
-    this.buffer = [];
-    this.bufferPos = 0;
+    this.bySeq = new Map();
+    this.reload();
     this.cursor = this.ackedThrough;
   }
 
   private nextRow(): SpoolRow | undefined {
     if (this.bufferPos >= this.buffer.length) {
+      if (!this.unreadInFile) return undefined;
       this.buffer = this.spool.read(this.lane, this.cursor, this.batchSize);
       this.bufferPos = 0;
+      if (this.buffer.length < this.batchSize) this.unreadInFile = false;
       if (this.buffer.length === 0) return undefined;
     }
     const row = this.buffer[this.bufferPos++];
@@ -181,7 +221,7 @@ export class LaneDrainer {
   }
 
   private pump(): void {
-    if (this.stopped || this.failed || this.retryTimer || this.spool.isClosed) return;
+    if (this.stopping || this.failed || this.retryTimer || this.spool.isClosed) return;
     const nc = this.link.current;
     if (!nc || !this.link.isConnected || !this.opts.ready()) return;
     const epoch = this.currentEpoch();
@@ -189,61 +229,78 @@ export class LaneDrainer {
       if (this.inFlight > 0) this.rewind();
       this.epoch = epoch;
     }
-    const js = this.jetstreamFor(nc);
-    while (this.inFlight < this.opts.inFlight) {
+    while (this.inFlight < this.opts.inFlight && !this.failed) {
       const row = this.nextRow();
       if (!row) break;
-      this.send(js, row);
+      this.send(nc, row);
     }
     if (this.inFlight === 0) this.flushDeletes();
   }
 
-  private send(js: JetStreamClient, row: SpoolRow): void {
-    const entry: Sent = { seq: row.seq, acked: false };
-    const generation = this.generation;
+  private send(nc: NatsConnection, row: SpoolRow): void {
+    const entry: Sent = { seq: row.seq, at: Date.now(), done: false };
     this.sent.push(entry);
+    this.bySeq.set(row.seq, entry);
     this.inFlight++;
-    js.publish(row.subject, row.data, { msgID: row.id, timeout: this.opts.publishTimeoutMs }).then(
-      (ack) => this.onAck(generation, entry, ack),
-      (err: unknown) => this.onError(generation, entry, row, err),
-    );
-  }
-
-  private onAck(generation: number, entry: Sent, ack: PubAck): void {
-    if (ack.duplicate) this.stats.duplicates++;
-    else this.stats.published++;
-    if (generation !== this.generation || this.stopped) return;
-    if (this.failureStreak > 0) {
-      this.log.info(`events: publishing on lane "${this.lane}" resumed after ${this.failureStreak} failed attempt(s)`);
-      this.failureStreak = 0;
+    this.lastSentAt = entry.at;
+    try {
+      this.publisher.publish(nc, row.subject, row.data, row.id, `${this.generation}.${row.seq}`);
+    } catch (err) {
+      const message = errorMessage(err);
+      this.settleFailure(entry, row.id, { error: message, permanent: /max_payload/.test(message) });
     }
-    this.backoffMs = MIN_BACKOFF_MS;
-    this.settle(entry);
   }
 
-  private onError(generation: number, entry: Sent, row: SpoolRow, err: unknown): void {
-    if (generation !== this.generation || this.stopped) return;
-    if (isPermanent(err)) {
+  private onResult(token: string, result: AckResult): void {
+    if (result.ok) {
+      if (result.duplicate) this.stats.duplicates++;
+      else this.stats.published++;
+    }
+    const dot = token.indexOf(".");
+    if (this.stopped || Number(token.slice(0, dot)) !== this.generation) return;
+    const entry = this.bySeq.get(Number(token.slice(dot + 1)));
+    if (!entry || entry.done) return;
+    if (result.ok) {
+      if (this.failureStreak > 0) {
+        this.log.info(`events: publishing on lane "${this.lane}" resumed after ${this.failureStreak} failed attempt(s)`);
+        this.failureStreak = 0;
+      }
+      this.backoffMs = MIN_BACKOFF_MS;
+      this.settle(entry);
+    } else {
+      this.settleFailure(entry, undefined, result);
+    }
+  }
+
+  private settleFailure(entry: Sent, id: string | undefined, result: { error: string; permanent: boolean }): void {
+    if (result.permanent) {
       this.stats.rejected++;
-      this.stats.lastError = `event ${row.id} (${row.size} bytes) rejected by the server: ${errorMessage(err)}`;
-      this.log.warn(`events: ${this.stats.lastError}; dropped`);
-      this.opts.onError?.(this.stats.lastError);
+      const message = `event ${id ?? `#${entry.seq}`} on lane "${this.lane}" rejected by the server: ${result.error}; dropped`;
+      this.stats.lastError = message;
+      this.log.warn(`events: ${message}`);
+      this.opts.onError?.(message);
       this.settle(entry);
       return;
     }
     this.stats.failures++;
-    this.stats.lastError = errorMessage(err);
-    this.opts.onError?.(`publish on lane "${this.lane}" failed: ${this.stats.lastError}`);
-    if (this.failureStreak++ === 0) this.log.warn(`events: publish on lane "${this.lane}" failed (${this.stats.lastError}); retrying from the oldest unacked event`);
     this.inFlight--;
+    this.bySeq.delete(entry.seq);
+    this.fail(result.error);
+    if (this.inFlight === 0 && !this.retryTimer && !this.stopping) this.retryLater();
+  }
+
+  private fail(error: string): void {
+    this.stats.lastError = error;
+    this.opts.onError?.(`publish on lane "${this.lane}" failed: ${error}`);
+    if (this.failureStreak++ === 0) this.log.warn(`events: publish on lane "${this.lane}" failed (${error}); retrying from the oldest unacked event`);
     this.failed = true;
-    if (this.inFlight === 0) this.retryLater();
   }
 
   private settle(entry: Sent): void {
     this.inFlight--;
-    entry.acked = true;
-    while (this.sentHead < this.sent.length && this.sent[this.sentHead].acked) {
+    entry.done = true;
+    this.bySeq.delete(entry.seq);
+    while (this.sentHead < this.sent.length && this.sent[this.sentHead].done) {
       this.ackedThrough = this.sent[this.sentHead].seq;
       this.sentHead++;
     }
@@ -253,7 +310,7 @@ export class LaneDrainer {
     }
     if (this.ackedThrough - this.deletedThrough >= DELETE_EVERY) this.flushDeletes();
     if (this.failed) {
-      if (this.inFlight === 0) this.retryLater();
+      if (this.inFlight === 0 && !this.retryTimer && !this.stopping) this.retryLater();
       return;
     }
     this.pump();

@@ -9,6 +9,8 @@ describe("TestGateway + ScriptedModel", { timeout: 300_000 }, () => {
   let model: ScriptedModel;
   let gw: TestGateway | undefined;
 
+  let bootMs = 0;
+
   before(async () => {
     model = await ScriptedModel.start();
     const t0 = Date.now();
@@ -18,7 +20,7 @@ describe("TestGateway + ScriptedModel", { timeout: 300_000 }, () => {
       agents: ["main", "helper"],
       readyLog: /probe: started/,
     });
-    console.log(`# gateway ready in ${Date.now() - t0} ms on port ${gw.port}`);
+    bootMs = Date.now() - t0;
   });
 
   after(async () => {
@@ -26,15 +28,16 @@ describe("TestGateway + ScriptedModel", { timeout: 300_000 }, () => {
     await model?.close();
   });
 
-  test("the probe plugin's service started", async () => {
+  test("the probe plugin's service started", async (t) => {
+    t.diagnostic(`gateway ready in ${bootMs} ms`);
     assert.match(await gw!.waitForLog(/probe: started/, 1_000), /probe: started/);
   });
 
-  test("runAgent runs a real turn against the scripted model", async () => {
+  test("runAgent runs a real turn against the scripted model", async (t) => {
     model.reply(() => ({ text: "scripted hello back" }));
     const t0 = Date.now();
     const run = await gw!.runAgent({ sessionKey: "agent:main:main", message: "hello probe" });
-    console.log(`# first agent turn took ${Date.now() - t0} ms`);
+    t.diagnostic(`first agent turn took ${Date.now() - t0} ms`);
     assert.equal(run.status, "ok");
     assert.equal(replyText(run), "scripted hello back");
     const req = await model.waitFor((r) => promptText(r).includes("hello probe"), 1_000);
@@ -42,10 +45,10 @@ describe("TestGateway + ScriptedModel", { timeout: 300_000 }, () => {
     await gw!.waitForLog(/probe: llm_input agent:main:main/, 5_000);
   });
 
-  test("call() reaches a plugin gateway method", async () => {
+  test("call() reaches a plugin gateway method", async (t) => {
     const t0 = Date.now();
     assert.deepEqual(await gw!.call("probe.echo", { x: 1 }), { x: 1 });
-    console.log(`# gateway call took ${Date.now() - t0} ms`);
+    t.diagnostic(`gateway call took ${Date.now() - t0} ms`);
   });
 
   test("a second agent runs in its own session", async () => {
@@ -61,23 +64,23 @@ describe("TestGateway + ScriptedModel", { timeout: 300_000 }, () => {
     model.reply((req) =>
       hasToolResult(req) ? { text: "tool answered" } : { toolCalls: [{ name: "probe_echo", arguments: { text: "ping" } }] },
     );
-    const before = model.requests.length;
+    const firstIndex = model.requests.length;
     const run = await gw!.runAgent({ sessionKey: "agent:main:main", message: "use the probe tool" });
     assert.equal(replyText(run), "tool answered");
-    const first = model.requests[before];
+    const first = model.requests[firstIndex];
     assert.ok(first?.body.tools?.some((t) => t.function.name === "probe_echo"), "probe_echo offered to the model");
-    const followUp = await model.waitFor((r) => r.index > before && hasToolResult(r), 1_000);
+    const followUp = await model.waitFor((r) => r.index > firstIndex && hasToolResult(r), 1_000);
     const toolMsg = followUp.body.messages.find((m) => m.role === "tool");
     assert.equal(toolMsg?.content, "PROBE-ECHO:ping");
-    assert.equal(model.countMatching((r) => r.index >= before), 2);
+    assert.equal(model.countMatching((r) => r.index >= firstIndex), 2);
   });
 
-  test("kill -9 then restart comes back on the same port and state", async () => {
+  test("kill -9 then restart comes back on the same port and state", async (t) => {
     const { port, stateDir } = gw!;
     await gw!.kill();
     const t0 = Date.now();
     await gw!.restart();
-    console.log(`# restart took ${Date.now() - t0} ms`);
+    t.diagnostic(`restart took ${Date.now() - t0} ms`);
     assert.equal(gw!.port, port);
     assert.equal(gw!.stateDir, stateDir);
     assert.deepEqual(await gw!.call("probe.echo", { again: true }), { again: true });

@@ -30,6 +30,7 @@ export interface TestGatewayOptions {
   env?: Record<string, string>;
   /** Extra log line to wait for after `[gateway] ready`, e.g. the plugin saying it subscribed. */
   readyLog?: RegExp;
+  /** Boot deadline for `[gateway] ready` plus `readyLog` (also per restart); default 120 s. */
   timeoutMs?: number;
 }
 
@@ -64,15 +65,24 @@ export interface AgentRunResult {
 export function replyText(run: AgentRunResult): string {
   return (run.result?.payloads ?? []).map((p) => p.text ?? "").join("\n");
 }
+
 type LogWaiter = { re: RegExp; from: number; resolve: (match: string) => void };
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 const live = new Set<ChildProcess>();
-// Last line of defence when a test process dies without running its `after` hooks.
-process.once("exit", () => {
+// Last line of defence when a test process dies without running its `after` hooks: the gateway
+// would otherwise outlive it. Signals are re-raised so the default exit still happens.
+const killLive = (): void => {
   for (const child of live) child.kill("SIGKILL");
-});
+};
+process.once("exit", killLive);
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    killLive();
+    process.kill(process.pid, sig);
+  });
+}
 
 /** A real `openclaw gateway run` child process in its own temp HOME/state/config, on a free loopback port. */
 export class TestGateway {
@@ -110,7 +120,12 @@ export class TestGateway {
       OPENCLAW_CONFIG_PATH: this.configPath,
       OPENCLAW_GATEWAY_PORT: String(port),
       OPENCLAW_GATEWAY_TOKEN: this.token,
-      // SKIP_CHANNELS only skips channel transports; plugins, services and gateway methods still load.
+      // SKIP_CHANNELS=1 defers channel account start-up (gateway.startAccount, health monitor) and
+      // hides `channels` config from startup secret resolution; plugins, services, hooks and gateway
+      // methods still load. A test channel plugin that must receive inbound needs env
+      // { OPENCLAW_SKIP_CHANNELS: "0" } (read in dist/server-startup-post-attach-*.mjs, not tried).
+      // OPENCLAW_ALLOW_MULTI_GATEWAY is not needed: the lock files live under the state dir, so
+      // gateways with separate state dirs run side by side (checked with three at once).
       OPENCLAW_SKIP_CHANNELS: "1",
       OPENCLAW_DISABLE_BONJOUR: "1",
       OPENCLAW_NO_RESPAWN: "1",
@@ -145,24 +160,35 @@ export class TestGateway {
     return this.buffer;
   }
 
-  /** Resolves with the first matching log line at or after `fromOffset` (a `logs().length` taken earlier). */
-  waitForLog(re: RegExp, timeoutMs = 30_000, fromOffset = 0): Promise<string> {
+  /**
+   * Resolves with the first matching log line at or after `fromOffset` (a `logs().length` taken
+   * earlier); rejects with the log tail on timeout or when `signal` aborts.
+   */
+  waitForLog(re: RegExp, timeoutMs = 30_000, fromOffset = 0, signal?: AbortSignal): Promise<string> {
     const plain = new RegExp(re.source, re.flags.replace("g", ""));
     const hit = matchFrom(this.buffer, plain, fromOffset);
     if (hit !== undefined) return Promise.resolve(hit);
     return new Promise((resolvePromise, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.logWaiters = this.logWaiters.filter((w) => w !== waiter);
+      };
+      const fail = (why: string): void => {
+        done();
+        reject(new Error(`gateway log did not match ${re}: ${why}\n${this.tail()}`));
+      };
+      const onAbort = (): void => fail("aborted");
       const waiter: LogWaiter = {
         re: plain,
         from: fromOffset,
         resolve: (line) => {
-          clearTimeout(timer);
+          done();
           resolvePromise(line);
         },
       };
-      const timer = setTimeout(() => {
-        this.logWaiters = this.logWaiters.filter((w) => w !== waiter);
-        reject(new Error(`gateway log did not match ${re} within ${timeoutMs} ms\n${this.tail()}`));
-      }, timeoutMs);
+      const timer = setTimeout(() => fail(`not within ${timeoutMs} ms`), timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.logWaiters.push(waiter);
     });
   }
@@ -183,7 +209,7 @@ export class TestGateway {
 
   /** Graceful stop: SIGTERM, then SIGKILL after 10 s. Keeps the dirs for restart(). */
   async stop(): Promise<void> {
-    await this.stopCli();
+    this.stopCli();
     const proc = this.proc;
     if (!proc || !isRunning(proc)) return;
     proc.kill("SIGTERM");
@@ -194,7 +220,7 @@ export class TestGateway {
 
   /** kill -9. */
   async kill(): Promise<void> {
-    await this.stopCli();
+    this.stopCli();
     const proc = this.proc;
     if (!proc || !isRunning(proc)) return;
     proc.kill("SIGKILL");
@@ -228,23 +254,24 @@ export class TestGateway {
         res();
       }),
     );
+    const gaveUp = new AbortController();
     const died = this.exited.then(() => {
-      throw new Error(`gateway exited before it was ready\n${this.tail()}`);
+      gaveUp.abort();
+      throw new Error(`gateway exited before it was ready (dir ${this.dir})\n${this.tail()}`);
     });
+    const deadline = Date.now() + this.timeoutMs;
     const ready = (async () => {
-      await this.waitForLog(/\[gateway\] ready/, this.timeoutMs, from);
-      if (this.readyLog) await this.waitForLog(this.readyLog, this.timeoutMs, from);
+      await this.waitForLog(/\[gateway\] ready/, this.timeoutMs, from, gaveUp.signal);
+      if (this.readyLog) await this.waitForLog(this.readyLog, Math.max(1, deadline - Date.now()), from, gaveUp.signal);
     })();
     await Promise.race([ready, died]);
   }
 
   private append(chunk: string): void {
     this.buffer += chunk.replace(ANSI, "");
-    for (const w of this.logWaiters) {
+    for (const w of [...this.logWaiters]) {
       const hit = matchFrom(this.buffer, w.re, w.from);
-      if (hit === undefined) continue;
-      this.logWaiters = this.logWaiters.filter((x) => x !== w);
-      w.resolve(hit);
+      if (hit !== undefined) w.resolve(hit);
     }
   }
 
@@ -279,7 +306,7 @@ export class TestGateway {
     });
   }
 
-  private async stopCli(): Promise<void> {
+  private stopCli(): void {
     for (const child of this.cliProcs) child.kill("SIGKILL");
   }
 }

@@ -81,3 +81,16 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Runs `fn` until it succeeds (e.g. a JetStream API call while a cluster elects a new leader). */
+export async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms`, { cause: err });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

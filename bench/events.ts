@@ -1,0 +1,108 @@
+/**
+ * Event store benchmark (npm run bench:events): one spawned nats-server (file storage, R1), then
+ *   (a) the bare nats.js client publishing windowed to JetStream: the ceiling;
+ *   (b) events through the plugin's whole path, record → spool → JetStream ack, for ≥ 10 s;
+ *   (c) the seed's scenarios: sequential, 10 concurrent, payload 100 B / 1 KB / 10 KB / 50 KB, consumer read;
+ *   (d) record()'s own cost on the agent's path, p50 / p99.
+ * Prints a table and writes bench/results/events.json. Figures are measured, never asserted.
+ * BENCH_SCALE=0.2 shortens every timed phase (a quick smoke run; not for the record).
+ */
+import { cpus } from "node:os";
+import { connect } from "@nats-io/transport-node";
+import { NatsLink } from "../src/connection/link.ts";
+import { NatsServer } from "../test/harness/nats-server.ts";
+import { addStream, bareAckPublisher, bareSequential, bareWindowed, consumerRead } from "./lib/bare.ts";
+import { pluginThroughput, quietLogger, recordCost, sampleEvent } from "./lib/plugin-path.ts";
+import { printTable, writeJson, type Row } from "./lib/report.ts";
+import { perSecond } from "./lib/stats.ts";
+import { buildEnvelope } from "../src/events/envelope.ts";
+
+const SCALE = Number(process.env.BENCH_SCALE ?? "1");
+const sec = (s: number): number => Math.max(500, Math.round(s * 1000 * SCALE));
+const WINDOW = 512; // events.spool.inFlight default
+const TYPICAL_PAYLOAD = 256;
+const SEED = { sequential: 3800, concurrent: 9000, read: 20000 };
+
+const server = await NatsServer.start();
+const nc = await connect({ servers: server.url });
+const link = new NatsLink({ url: server.url, name: "bench-events", reconnect: { maxAttempts: -1, delayMs: 100, maxDelayMs: 1000 } }, quietLogger);
+void link.start();
+await link.ready();
+const rows: Row[] = [];
+const log = (m: string): void => console.error(`… ${m}`);
+
+try {
+  log("warm-up");
+  await addStream(nc, "bare-warm", "bare.warm.>");
+  const typical = JSON.stringify(buildEnvelope(sampleEvent(TYPICAL_PAYLOAD, 0)));
+  await bareWindowed(nc, "bare.warm.x", typical, WINDOW, sec(1));
+  await pluginThroughput(link, { name: "warm", inFlight: WINDOW, payloadBytes: TYPICAL_PAYLOAD, durationMs: sec(2) });
+
+  log("(a) bare client, windowed");
+  await addStream(nc, "bare-windowed", "bare.windowed.>");
+  const bare = await bareWindowed(nc, "bare.windowed.main.msg_in", typical, WINDOW, sec(5));
+  const ceiling = perSecond(bare.count, bare.ms);
+  rows.push({ id: "a", scenario: `bare nats.js js.publish, ${WINDOW} in flight, msgID, ${typical.length} B`, value: ceiling, unit: "msg/s", detail: `${bare.count} in ${(bare.ms / 1000).toFixed(1)} s` });
+  await addStream(nc, "bare-ackpub", "bare.ackpub.>");
+  const bareAck = await bareAckPublisher(nc, "bare.ackpub.main.msg_in", typical, WINDOW, sec(5));
+  const techniqueCeiling = perSecond(bareAck.count, bareAck.ms);
+  rows.push({ id: "a'", scenario: `bare PUB + PubAck callback (plugin's technique, no spool), ${WINDOW} in flight`, value: techniqueCeiling, unit: "msg/s", detail: `${bareAck.count} in ${(bareAck.ms / 1000).toFixed(1)} s` });
+
+  log("(b) plugin whole path, sustained");
+  const sustained = await pluginThroughput(link, { name: "sustained", inFlight: WINDOW, payloadBytes: TYPICAL_PAYLOAD, durationMs: sec(10) });
+  const whole = perSecond(sustained.count, sustained.ms);
+  const ratio = Math.round((whole / ceiling) * 100) / 100;
+  const techniqueRatio = Math.round((whole / techniqueCeiling) * 100) / 100;
+  rows.push({
+    id: "b",
+    scenario: `plugin: record → spool → JetStream ack, ${WINDOW} in flight`,
+    value: whole,
+    unit: "events/s",
+    compare: `≥ 20,000 and ≥ 0.8 × a (${ratio} × a)`,
+    meetsTarget: whole >= 20_000 && ratio >= 0.8,
+    detail: `${sustained.count} in ${(sustained.ms / 1000).toFixed(1)} s; ${techniqueRatio} × a'`,
+  });
+
+  log("(c) sequential / concurrent");
+  const seqPlugin = await pluginThroughput(link, { name: "sequential", inFlight: 1, payloadBytes: TYPICAL_PAYLOAD, durationMs: sec(4) });
+  rows.push({ id: "c1", scenario: "plugin, sequential (1 in flight)", value: perSecond(seqPlugin.count, seqPlugin.ms), unit: "events/s", compare: `seed ${SEED.sequential.toLocaleString("en-US")}` });
+  await addStream(nc, "bare-sequential", "bare.sequential.>");
+  const seqBare = await bareSequential(nc, "bare.sequential.main.msg_in", typical, sec(3));
+  rows.push({ id: "c1'", scenario: "bare nats.js, sequential await", value: perSecond(seqBare.count, seqBare.ms), unit: "msg/s", detail: "for reference" });
+  const conc = await pluginThroughput(link, { name: "concurrent", inFlight: 10, payloadBytes: TYPICAL_PAYLOAD, durationMs: sec(4) });
+  rows.push({ id: "c2", scenario: "plugin, 10 concurrent (10 in flight)", value: perSecond(conc.count, conc.ms), unit: "events/s", compare: `seed ${SEED.concurrent.toLocaleString("en-US")}` });
+
+  log("(c) payload sizes");
+  for (const [label, bytes] of [["100 B", 100], ["1 KB", 1024], ["10 KB", 10 * 1024], ["50 KB", 50 * 1024]] as const) {
+    const r = await pluginThroughput(link, { name: `payload-${bytes}`, inFlight: WINDOW, payloadBytes: bytes, durationMs: sec(3) });
+    const rate = perSecond(r.count, r.ms);
+    rows.push({ id: `c-${label.replace(" ", "")}`, scenario: `plugin, payload ${label}`, value: rate, unit: "events/s", detail: `${((rate * bytes) / 1e6).toFixed(1)} MB/s of payload` });
+  }
+
+  log("(c) consumer read");
+  const read = await consumerRead(nc, sustained.stream);
+  const readRate = perSecond(read.count, read.ms);
+  rows.push({ id: "c-read", scenario: "ordered consumer read + JSON parse", value: readRate, unit: "events/s", compare: `≥ 100,000 (seed ${SEED.read.toLocaleString("en-US")})`, meetsTarget: readRate >= 100_000, detail: `${read.count} events` });
+
+  log("(d) record() cost");
+  const paced = (await recordCost(link, 10, 5, sec(5), TYPICAL_PAYLOAD)).summary();
+  rows.push({ id: "d", scenario: "record() at 2,000/s (10 every 5 ms), p50", value: paced.p50, unit: "µs", detail: `${paced.count} calls` });
+  rows.push({ id: "d", scenario: "record() at 2,000/s (10 every 5 ms), p99", value: paced.p99, unit: "µs", compare: "< 50", meetsTarget: paced.p99 < 50, detail: `p99.9 ${paced.p999} µs, max ${paced.max} µs` });
+  const sporadic = (await recordCost(link, 1, 2, sec(5), TYPICAL_PAYLOAD)).summary();
+  rows.push({ id: "d", scenario: "record() one every 2 ms (cold caches), p50 / p99", value: sporadic.p99, unit: "µs (p99)", compare: "< 50", meetsTarget: sporadic.p99 < 50, detail: `p50 ${sporadic.p50} µs, p99.9 ${sporadic.p999} µs, ${sporadic.count} calls` });
+  const loaded = sustained.record.summary();
+  rows.push({ id: "d'", scenario: "record() during (b), saturated, p50 / p99", value: loaded.p99, unit: "µs (p99)", detail: `p50 ${loaded.p50} µs, p99.9 ${loaded.p999} µs, ${loaded.count} calls` });
+
+  printTable(`Event store benchmark — nats-server ${nc.info?.version}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}${SCALE !== 1 ? `, BENCH_SCALE=${SCALE}` : ""}`, rows);
+  writeJson(new URL("./results/events.json", import.meta.url).pathname, {
+    date: new Date().toISOString(),
+    machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, natsServer: nc.info?.version, scale: SCALE },
+    seed: SEED,
+    rows,
+    recordCost: { paced, sporadic, saturated: loaded },
+  });
+} finally {
+  await link.stop();
+  await nc.close();
+  await server.stop();
+}

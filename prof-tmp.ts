@@ -1,0 +1,11 @@
+import { NatsServer } from "./test/harness/nats-server.ts";
+import { NatsLink } from "./src/connection/link.ts";
+import { pluginThroughput, quietLogger } from "./bench/lib/plugin-path.ts";
+import { perSecond } from "./bench/lib/stats.ts";
+const server = await NatsServer.start();
+const link = new NatsLink({ url: server.url, name: "p", reconnect: { maxAttempts: -1, delayMs: 100, maxDelayMs: 1000 } }, quietLogger);
+void link.start(); await link.ready();
+await pluginThroughput(link, { name: "warm", inFlight: 512, payloadBytes: 256, durationMs: 2000 });
+const r = await pluginThroughput(link, { name: "s", inFlight: 512, payloadBytes: 256, durationMs: 5000 });
+console.log(perSecond(r.count, r.ms), r.record.summary());
+await link.stop(); await server.stop();

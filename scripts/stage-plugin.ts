@@ -1,0 +1,26 @@
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/**
+ * Lay the plugin out as an installed package would be: package.json, manifest, freshly compiled
+ * dist/ and only its runtime dependencies. The repo itself can't be loaded as a plugin path because
+ * the host (openclaw) sits inside its node_modules, and the host's module capture refuses that.
+ */
+export function stagePlugin(into = mkdtempSync(join(tmpdir(), "openclaw-nats-plugin-"))): string {
+  cpSync(join(REPO_ROOT, "package.json"), join(into, "package.json"));
+  cpSync(join(REPO_ROOT, "openclaw.plugin.json"), join(into, "openclaw.plugin.json"));
+  const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+  execFileSync(process.execPath, [tsc, "-p", join(REPO_ROOT, "tsconfig.build.json"), "--outDir", join(into, "dist"), "--noCheck"], { stdio: "inherit" });
+  const deps = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: REPO_ROOT, encoding: "utf8" })
+    .split("\n")
+    .filter((p) => p.startsWith(join(REPO_ROOT, "node_modules")));
+  for (const dep of deps) cpSync(dep, join(into, relative(REPO_ROOT, dep)), { recursive: true, dereference: true });
+  return into;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(stagePlugin(process.argv[2]));

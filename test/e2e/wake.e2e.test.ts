@@ -1,0 +1,94 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
+import { TestGateway } from "../harness/gateway.ts";
+import { ScriptedModel, promptText } from "../harness/model-server.ts";
+import { NatsServer } from "../harness/nats-server.ts";
+import { natsPlugin } from "../harness/nats-plugin.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("wake through a real gateway", () => {
+  let server: NatsServer;
+  let model: ScriptedModel;
+  let gw: TestGateway;
+  let nc: NatsConnection;
+
+  before(async () => {
+    server = await NatsServer.start();
+    model = await ScriptedModel.start();
+    gw = await TestGateway.start({
+      model,
+      plugins: [natsPlugin({ url: server.url, events: { enabled: false } })],
+      readyLog: /nats: subscribed to agent\.\*\.inbox/,
+    });
+    nc = await connect({ servers: server.url });
+  });
+  after(async () => {
+    await nc?.close();
+    await gw?.dispose();
+    await model?.close();
+    await server?.stop();
+  });
+
+  test("an urgent message reaches the model prompt as a system event", async () => {
+    const reply = await nc.request("agent.main.inbox", JSON.stringify({ from: "alertmanager", body: "Service X is down (urgent-1)", priority: "urgent" }), { timeout: 5000 });
+    assert.deepEqual(reply.json(), { ok: true, sessionKey: "agent:main:main", priority: "urgent", queued: true });
+    const req = await model.waitFor((r) => promptText(r).includes("[URGENT from alertmanager] Service X is down (urgent-1)"), 60_000);
+    assert.ok(req);
+  });
+
+  test("normal and low never start a turn; they ride along with the next wake", async () => {
+    const before = model.requests.length;
+    nc.publish("agent.main.inbox", JSON.stringify({ from: "cron", body: "nightly report ready (normal-1)", priority: "normal" }));
+    nc.publish("agent.main.inbox", JSON.stringify({ from: "cron", body: "disk at 60% (low-1)", priority: "low" }));
+    await nc.flush();
+    await sleep(5000);
+    assert.equal(model.requests.length, before, "no model call for normal or low");
+    nc.publish("agent.main.inbox", JSON.stringify({ from: "pager", body: "db failover (urgent-2)", priority: "urgent" }));
+    const req = await model.waitFor((r) => promptText(r).includes("db failover (urgent-2)"), 60_000);
+    assert.match(promptText(req), /\[NORMAL from cron\] nightly report ready \(normal-1\)/);
+    assert.match(promptText(req), /\[LOW from cron\] disk at 60% \(low-1\)/);
+  });
+
+  test("invalid messages land on the dead-letter subject and the sender hears why", async () => {
+    const dlq = nc.subscribe("openclaw.nats.dlq", { max: 1 });
+    const reply = await nc.request("agent.main.inbox", JSON.stringify({ from: "x", body: "y", priority: "asap" }), { timeout: 5000 });
+    assert.deepEqual(reply.json(), { ok: false, error: "priority: must be one of urgent, normal, low" });
+    for await (const m of dlq) assert.equal(m.json<{ reason: string }>().reason, "priority: must be one of urgent, normal, low");
+    await gw.waitForLog(/nats: rejected message on agent\.main\.inbox: priority/, 5000);
+  });
+});
+
+describe("durable inbox through a real gateway", () => {
+  test("a message sent while the gateway is down reaches the model after start, once", async () => {
+    const server = await NatsServer.start();
+    const model = await ScriptedModel.start();
+    const nc = await connect({ servers: server.url });
+    let gw: TestGateway | undefined;
+    try {
+      gw = await TestGateway.start({
+        model,
+        plugins: [natsPlugin({ url: server.url, inbox: { durable: true }, events: { enabled: false } })],
+        readyLog: /durable inbox OPENCLAW_INBOX\/openclaw-gateway consuming/,
+      });
+      await gw.stop();
+      const js = jetstream(nc);
+      const body = "deploy finished while you were away (durable-1)";
+      const ack = await js.publish("agent.main.inbox", JSON.stringify({ from: "ci", body, priority: "urgent" }), { msgID: "durable-1" });
+      await js.publish("agent.main.inbox", JSON.stringify({ from: "ci", body, priority: "urgent" }), { msgID: "durable-1" });
+      assert.equal(ack.duplicate, false);
+      await gw.restart();
+      await model.waitFor((r) => promptText(r).includes(body), 90_000);
+      await sleep(5000);
+      const seen = model.requests.filter((r) => promptText(r).includes(body)).length;
+      assert.equal(seen, 1, "injected once");
+    } finally {
+      await gw?.dispose();
+      await nc.close();
+      await model.close();
+      await server.stop();
+    }
+  });
+});
