@@ -28,7 +28,7 @@ export interface SpoolOptions {
 }
 
 /** Write-ahead-log frames between checkpoints run from outside the agent's path. */
-const CHECKPOINT_EVERY_WRITES = 2000;
+const CHECKPOINT_EVERY_WRITES = 4000;
 /** trim() frees down to this share of maxBytes so that a full spool does not trim on every record. */
 const TRIM_TARGET = 0.99;
 

@@ -1,0 +1,121 @@
+// `npm start`: the embedded default. A local gateway with this plugin, a nats-server it starts itself
+// when none answers at NATS_URL, and a demo model so everything works offline.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
+import { join } from "node:path";
+import { ScriptedModel, type RecordedRequest } from "../test/harness/model-server.ts";
+import { natsServerBinary } from "../test/harness/nats-server.ts";
+import { REPO_ROOT, stagePlugin } from "./stage-plugin.ts";
+
+const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const gatewayPort = Number(process.env.OPENCLAW_GATEWAY_PORT ?? 18789);
+const home = join(REPO_ROOT, ".state");
+const children: ChildProcess[] = [];
+
+function answers(url: string): Promise<boolean> {
+  const u = new URL(url.replace(/^nats:/, "http:"));
+  return new Promise((resolve) => {
+    const sock = tcpConnect(Number(u.port || 4222), u.hostname);
+    sock.setTimeout(1000);
+    sock.once("data", (d) => (sock.destroy(), resolve(d.toString().startsWith("INFO"))));
+    sock.once("error", () => (sock.destroy(), resolve(false)));
+    sock.once("timeout", () => (sock.destroy(), resolve(false)));
+  });
+}
+
+async function ensureNats(): Promise<void> {
+  if (await answers(natsUrl)) {
+    console.log(`start: using the NATS server at ${natsUrl}`);
+    return;
+  }
+  let bin: string;
+  try {
+    bin = natsServerBinary();
+  } catch {
+    console.error(`start: nothing answers at ${natsUrl} and nats-server is not installed.
+  Install it:  sudo apt-get install nats-server   (Debian/Ubuntu)
+               brew install nats-server           (macOS)
+  or point NATS_URL at a running server, then run npm start again.`);
+    process.exit(1);
+  }
+  const u = new URL(natsUrl.replace(/^nats:/, "http:"));
+  const dataDir = join(home, "nats");
+  mkdirSync(dataDir, { recursive: true });
+  const proc = spawn(bin, ["-a", u.hostname, "-p", u.port || "4222", "-js", "-sd", dataDir, "-l", join(home, "nats-server.log")], { stdio: "ignore" });
+  children.push(proc);
+  for (let i = 0; i < 100 && !(await answers(natsUrl)); i++) await new Promise((r) => setTimeout(r, 100));
+  console.log(`start: started nats-server (JetStream in ${dataDir}) at ${natsUrl}`);
+}
+
+/** The demo model answers by quoting what woke it, so a wake is visible end to end. */
+function demoReply(req: RecordedRequest): { text: string } {
+  const text = JSON.stringify(req.body.messages ?? []);
+  const wakes = [...text.matchAll(/\[(URGENT|NORMAL|LOW) from ([^\]]+)\] ([^"\\]*)/g)].map((m) => `${m[1]} from ${m[2]}: ${m[3]}`);
+  const reply = wakes.length > 0 ? `Demo model: I was woken by ${wakes.join(" | ")}` : "Demo model: hello! (no NATS message in this turn)";
+  console.log(`demo-model ◀ ${reply}`);
+  return { text: reply };
+}
+
+function gatewayConfig(model: ScriptedModel, pluginDir: string, token: string): object {
+  const extra = existsSync(join(home, "nats-config.json")) ? (JSON.parse(readFileSync(join(home, "nats-config.json"), "utf8")) as object) : {};
+  return {
+    gateway: { mode: "local", bind: "loopback", port: gatewayPort, auth: { mode: "token", token } },
+    models: {
+      mode: "merge",
+      providers: {
+        demo: {
+          baseUrl: model.baseUrl,
+          apiKey: "demo-local",
+          api: "openai-completions",
+          models: [{ id: "echo", name: "demo echo", reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 128000, maxTokens: 4096 }],
+        },
+      },
+    },
+    agents: { defaults: { model: { primary: "demo/echo" } } },
+    plugins: { load: { paths: [pluginDir] }, entries: { nats: { enabled: true, hooks: { allowConversationAccess: true }, config: { url: natsUrl, ...extra } } } },
+  };
+}
+
+async function main(): Promise<void> {
+  mkdirSync(home, { recursive: true });
+  await ensureNats();
+  const pluginDir = stagePlugin(join(home, "plugin"));
+  const model = await ScriptedModel.start();
+  model.reply(demoReply);
+  const tokenFile = join(home, "gateway-token");
+  if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(16).toString("hex"), { mode: 0o600 });
+  const token = readFileSync(tokenFile, "utf8").trim();
+  const configPath = join(home, "openclaw.json");
+  writeFileSync(configPath, JSON.stringify(gatewayConfig(model, pluginDir, token), null, 2));
+  const env = { ...process.env, OPENCLAW_STATE_DIR: join(home, "openclaw"), OPENCLAW_CONFIG_PATH: configPath, OPENCLAW_GATEWAY_TOKEN: token, OPENCLAW_NO_AUTO_UPDATE: "1", OPENCLAW_DISABLE_BONJOUR: "1" };
+  const gw = spawn(process.execPath, [join(REPO_ROOT, "node_modules", "openclaw", "openclaw.mjs"), "gateway", "run", "--port", String(gatewayPort), "--bind", "loopback", "--allow-unconfigured"], { env, stdio: ["ignore", "pipe", "inherit"] });
+  children.push(gw);
+  let announced = false;
+  gw.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    process.stdout.write(chunk);
+    if (!announced && /nats: subscribed to/.test(chunk)) {
+      announced = true;
+      console.log(`
+────────────────────────────────────────────────────────────
+ openclaw-nats is running. Gateway http://127.0.0.1:${gatewayPort} (token in .state/gateway-token)
+ Wake the main agent now:
+   nats pub agent.main.inbox '{"from":"me","body":"hello from NATS","priority":"urgent"}' -s ${natsUrl}
+ or, without the nats CLI:
+   npm run wake -- "hello from NATS"
+ Status:  OPENCLAW_CONFIG_PATH=.state/openclaw.json OPENCLAW_STATE_DIR=.state/openclaw npx openclaw gateway call nats.status --json
+ Plugin settings: put a JSON object in .state/nats-config.json (merged into plugins.entries.nats.config).
+────────────────────────────────────────────────────────────`);
+    }
+  });
+  gw.once("exit", (code) => shutdown(code ?? 0));
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => shutdown(0));
+  async function shutdown(code: number): Promise<void> {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+    await model.close();
+    process.exit(code);
+  }
+}
+
+await main();
