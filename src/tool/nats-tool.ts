@@ -17,6 +17,11 @@ export const NatsToolParameters = Type.Object(
 );
 export type NatsToolParams = Static<typeof NatsToolParameters>;
 
+/** A request to an agent's inbox asks for the agent's answer (the relay runs a turn and replies with it). */
+const AGENT_INBOX = /^agent\.[a-z0-9][a-z0-9_-]{0,63}\.inbox$/;
+/** Extra wait on the NATS request so the relay's own "did not answer within …" reply arrives first. */
+const ANSWER_GRACE_MS = 2000;
+
 export class NatsToolError extends Error {
   constructor(message: string) {
     super(message);
@@ -45,11 +50,14 @@ export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPlugi
   }
   if (!nc || nc.isClosed()) throw new NatsToolError("NATS is not connected; try again later");
   const priority = params.priority ?? "normal";
+  const askAgent = params.action === "request" && AGENT_INBOX.test(subject);
+  const timeout = params.timeoutMs ?? (askAgent ? cfg.relay.timeoutMs : cfg.tool.defaultTimeoutMs);
   const payload = JSON.stringify({
     from,
     to: params.to,
     body: params.message,
     priority,
+    ...(askAgent ? { expectReply: true, timeoutMs: timeout } : {}),
     metadata: { timestamp: new Date().toISOString(), source: "nats-tool" },
   });
   if (params.action === "publish") {
@@ -57,9 +65,8 @@ export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPlugi
     await nc.flush();
     return { content: [{ type: "text", text: `published to ${subject}` }], details: { ok: true, action: "publish", subject } };
   }
-  const timeout = params.timeoutMs ?? cfg.tool.defaultTimeoutMs;
   try {
-    const reply = await nc.request(subject, payload, { timeout });
+    const reply = await nc.request(subject, payload, { timeout: askAgent ? timeout + ANSWER_GRACE_MS : timeout });
     const text = reply.string();
     return { content: [{ type: "text", text }], details: { ok: true, action: "request", subject, reply: text } };
   } catch (err) {

@@ -7,10 +7,10 @@ import { resolveTarget, type WakeTarget } from "./route.ts";
 /** What the sender gets back on its reply subject. */
 export type Receipt = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
-/** Handles `deliver: true` / `expectReply: true` messages (the relay); absent until the relay is wired. */
-export type RelayHandler = (message: WakeMessage, target: WakeTarget) => Promise<Receipt>;
-
 export type DispatchOutcome = { kind: "rejected"; reason: string } | { kind: "handled"; receipt: Receipt };
+
+/** Handles `deliver: true` / `expectReply: true` messages (the relay); absent until the relay is wired. A refusal is dead-lettered like any rejection. */
+export type RelayHandler = (message: WakeMessage, target: WakeTarget) => Promise<DispatchOutcome>;
 
 /** Validate, route and inject one inbound message. Shared by the core subscription and the durable inbox. */
 export class WakeDispatcher {
@@ -39,8 +39,10 @@ export class WakeDispatcher {
     const { message, target } = parsed;
     if (message.deliver || message.expectReply) {
       if (!this.relay) return this.reject("deliver/expectReply need the relay, which is not running");
+      const outcome = await this.relay(message, target);
+      if (outcome.kind === "rejected") return this.reject(outcome.reason);
       this.counts.relayed++;
-      return { kind: "handled", receipt: await this.relay(message, target) };
+      return outcome;
     }
     const priority = message.priority ?? "normal";
     const result = injectWake(this.system, target, priority, message.from, message.body);

@@ -53,8 +53,9 @@ async function killMidRun(victim: Victim, t: { diagnostic: (m: string) => void }
     await produce(store, {
       total: TOTAL,
       sessions: 20,
-      perTick: 500,
-      tickMs: 20,
+      // ~100k/s offered, more than an R3 stream takes: the kill finds a backlog and a full publish window.
+      perTick: 1000,
+      tickMs: 10,
       onProgress: async (recorded) => {
         if (killed || recorded < TOTAL / 2) return;
         killed = victim === "connected" ? connectedNode(nodes, link.status().server) : leader;

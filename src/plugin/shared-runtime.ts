@@ -1,0 +1,83 @@
+import { mkdirSync } from "node:fs";
+import type { NatsPluginConfig } from "../config/schema.ts";
+import { NatsLink } from "../connection/link.ts";
+import type { ConnectionSettings } from "../connection/options.ts";
+import { EventStore } from "../events/store.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { SystemRuntime } from "../wake/inject.ts";
+import { WakeService } from "./wake-service.ts";
+
+/**
+ * Everything that must exist once per gateway process: the NATS connection, the wake subscriptions and
+ * the event store (its SQLite spool allows one writer).
+ *
+ * The host registers the plugin more than once per process (one instance per registry generation; agent
+ * runs can use a different instance than the one whose service was started) and loads each generation
+ * as its own module copy, so module-level state is not shared. The runtime therefore lives on globalThis,
+ * keyed by the config it was built from; instances with the same config share it.
+ */
+export class NatsRuntime {
+  readonly configKey: string;
+  readonly cfg: NatsPluginConfig;
+  readonly link: NatsLink;
+  readonly wake: WakeService;
+  readonly events: EventStore | undefined;
+  private readonly stateDir: string;
+  private started = false;
+
+  constructor(cfg: NatsPluginConfig, deps: { system: SystemRuntime; logger: Logger; stateDir: string }) {
+    this.cfg = cfg;
+    this.configKey = JSON.stringify(cfg);
+    this.stateDir = deps.stateDir;
+    const settings: ConnectionSettings = {
+      url: cfg.url,
+      credentials: cfg.credentials,
+      tls: cfg.tls,
+      reconnect: cfg.reconnect,
+      name: `openclaw-nats${cfg.agentName ? `:${cfg.agentName}` : ""}`,
+    };
+    this.link = new NatsLink(settings, deps.logger);
+    this.wake = new WakeService(cfg, deps.system, deps.logger);
+    this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    mkdirSync(this.stateDir, { recursive: true });
+    this.wake.attach(this.link);
+    void this.link.start();
+    await this.events?.start();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.wake.stop();
+    await this.events?.flush(2000);
+    await this.events?.stop();
+    await this.link.stop();
+  }
+}
+
+const SLOT = Symbol.for("openclaw-nats.runtime");
+type Slot = { [SLOT]?: NatsRuntime };
+
+/**
+ * The process-wide runtime for this config: the existing one when the config matches, else a new one
+ * (an instance registered with a new config gets its own; the old one is stopped by its own service).
+ */
+export function acquireRuntime(cfg: NatsPluginConfig, deps: { system: SystemRuntime; logger: Logger; stateDir: string }): NatsRuntime {
+  const slot = globalThis as Slot;
+  const existing = slot[SLOT];
+  if (existing && existing.configKey === JSON.stringify(cfg)) return existing;
+  const created = new NatsRuntime(cfg, deps);
+  slot[SLOT] = created;
+  return created;
+}
+
+/** Forget a stopped runtime so a later registration builds a fresh one. */
+export function releaseRuntime(rt: NatsRuntime): void {
+  const slot = globalThis as Slot;
+  if (slot[SLOT] === rt) delete slot[SLOT];
+}

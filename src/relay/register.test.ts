@@ -1,0 +1,33 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
+import { parseConfig } from "../config/parse.ts";
+import { registerRelayHttp } from "./register.ts";
+
+function fakeApi() {
+  const routes: Array<{ path: string; auth: string; match?: string }> = [];
+  const lines: string[] = [];
+  return {
+    routes,
+    lines,
+    api: {
+      registerHttpRoute: (r: Parameters<OpenClawPluginApi["registerHttpRoute"]>[0]) => void routes.push({ path: r.path, auth: r.auth, match: r.match }),
+    },
+    log: { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) },
+  };
+}
+const relay = { notify: async () => ({ ok: false as const, kind: "failed" as const, error: "unused" }) };
+
+test("without relay.authToken there is no endpoint, and the log says so", () => {
+  const f = fakeApi();
+  assert.equal(registerRelayHttp(f.api, parseConfig({}), relay, f.log), false);
+  assert.deepEqual(f.routes, []);
+  assert.deepEqual(f.lines, ["nats: relay HTTP endpoint off: set relay.authToken (16+ characters) to enable POST /notify"]);
+});
+
+test("with a token, POST <relay.path> is one plugin-auth route on the gateway server", () => {
+  const f = fakeApi();
+  assert.equal(registerRelayHttp(f.api, parseConfig({ relay: { authToken: "0123456789abcdef", path: "/relay/notify" } }), relay, f.log), true);
+  assert.deepEqual(f.routes, [{ path: "/relay/notify", auth: "plugin", match: "exact" }]);
+  assert.match(f.lines[0] ?? "", /POST \/relay\/notify on the gateway port/);
+});

@@ -1,0 +1,46 @@
+import { Type, type Static, type TSchema } from "typebox";
+import { Value } from "typebox/value";
+import { SESSION_KEY_PATTERN } from "../wake/message.ts";
+
+const fields = {
+  sessionKey: Type.String({ pattern: SESSION_KEY_PATTERN, maxLength: 512, description: "target session, e.g. agent:support:telegram:direct:123456" }),
+  message: Type.String({ minLength: 1, description: "what the target agent sees as the next user message" }),
+  channel: Type.Optional(Type.String({ minLength: 1, description: "only the session's current channel is accepted (see docs/relay.md)" })),
+  to: Type.Optional(Type.String({ minLength: 1, description: "only the session's current recipient is accepted (see docs/relay.md)" })),
+};
+
+/** notify_agent tool parameters. */
+export const NotifyParameters = Type.Object(fields, { additionalProperties: false });
+export type NotifyParams = Static<typeof NotifyParameters>;
+
+/** POST /notify body: the tool's fields plus `from`, the caller id that relay.allowedTargets is checked against. */
+export const HttpNotifyBody = Type.Object(
+  { ...fields, from: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "caller id for relay.allowedTargets; default http" })) },
+  { additionalProperties: false },
+);
+export type HttpNotifyRequest = Static<typeof HttpNotifyBody>;
+
+const HINTS: Record<string, string> = {
+  sessionKey: "must look like agent:<agentId>:<rest>",
+  message: "must be a non-empty string",
+};
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Validate against a typebox object schema; the error names each bad, missing or unknown field. */
+export function checkFields<S extends TSchema>(schema: S, raw: unknown): Checked<Static<S>> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { ok: false, error: "body must be a JSON object" };
+  const problems: string[] = [];
+  for (const err of Value.Errors(schema, raw)) {
+    if (err.keyword === "boolean") continue; // the per-field echo of additionalProperties: false
+    const params = err.params as Record<string, unknown>;
+    if (err.keyword === "required") problems.push(`missing ${(params.requiredProperties as string[]).join(", ")}`);
+    else if (err.keyword === "additionalProperties") problems.push(`unknown field ${(params.additionalProperties as string[]).join(", ")}`);
+    else {
+      const field = err.instancePath.replace(/^\//, "").replaceAll("/", ".");
+      problems.push(`${field}: ${HINTS[field] ?? err.message}`);
+    }
+  }
+  if (problems.length > 0) return { ok: false, error: [...new Set(problems)].join("; ") };
+  return { ok: true, value: raw as Static<S> };
+}

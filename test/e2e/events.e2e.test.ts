@@ -1,0 +1,90 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
+import { TestGateway } from "../harness/gateway.ts";
+import { ScriptedModel } from "../harness/model-server.ts";
+import { NatsServer } from "../harness/nats-server.ts";
+import { natsPlugin } from "../harness/nats-plugin.ts";
+
+interface Envelope {
+  id: string;
+  type: string;
+  agent: string;
+  session: string | null;
+  payload: Record<string, unknown>;
+  meta: Record<string, unknown>;
+}
+
+let server: NatsServer;
+let model: ScriptedModel;
+let gw: TestGateway;
+let nc: NatsConnection;
+
+before(async () => {
+  server = await NatsServer.start();
+  model = await ScriptedModel.start();
+  // First call: the nats tool; after its result: a final text.
+  model.reply((req) => {
+    const sawResult = (req.body.messages ?? []).some((m) => m.role === "tool");
+    return sawResult ? { text: "done (events-e2e)" } : { toolCalls: [{ name: "nats", arguments: { action: "publish", subject: "system.audit", message: "secret-tool-arg" } }] };
+  });
+  gw = await TestGateway.start({ model, plugins: [natsPlugin({ url: server.url })], readyLog: /nats: subscribed to/ });
+  nc = await connect({ servers: server.url });
+});
+after(async () => {
+  await nc?.close();
+  await gw?.dispose();
+  await model?.close();
+  await server?.stop();
+});
+
+async function readEvents(filter: string, until: (events: Envelope[]) => boolean, timeoutMs = 30_000): Promise<Envelope[]> {
+  const deadline = Date.now() + timeoutMs;
+  const js = jetstream(nc);
+  for (;;) {
+    const events: Envelope[] = [];
+    const consumer = await js.consumers.get("openclaw-events", { filter_subjects: filter });
+    const info = await consumer.info(true);
+    const pending = info.num_pending;
+    if (pending > 0) {
+      const batch = await consumer.fetch({ max_messages: pending, expires: 2000 });
+      for await (const m of batch) {
+        events.push(m.json<Envelope>());
+        if (events.length >= pending) break;
+      }
+    }
+    if (until(events)) return events;
+    if (Date.now() > deadline) {
+      const status = JSON.stringify(await gw.call("nats.status"));
+      const log = gw.logs().split("\n").filter((l) => /nats|events|spool/i.test(l)).slice(-20).join("\n");
+      throw new Error(`events so far: ${events.map((e) => e.type).join(", ")}\nstatus: ${status}\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+test("a scripted turn with a tool call is recorded in order on openclaw.events.main.>", async () => {
+  const secret = "PROMPT-SECRET-4711";
+  await gw.runAgent({ sessionKey: "agent:main:main", message: `please audit ${secret}` });
+  const events = await readEvents("openclaw.events.main.>", (ev) => ev.some((e) => e.type === "run.end") && ev.some((e) => e.type === "llm.output"));
+  const types = events.filter((e) => e.session === "agent:main:main").map((e) => e.type);
+  // The host fires llm_output once per run, after agent_end; the ordering below is the host's.
+  const order = ["session.start", "run.start", "llm.input", "tool.call", "tool.result", "run.end"];
+  let at = -1;
+  for (const t of order) {
+    const i = types.indexOf(t, at + 1);
+    assert.ok(i > at, `${t} after position ${at} in ${types.join(", ")}`);
+    at = i;
+  }
+  assert.ok(types.includes("llm.output"), `llm.output recorded: ${types.join(", ")}`);
+  const toolCall = events.find((e) => e.type === "tool.call");
+  assert.equal(toolCall?.payload.tool, "nats");
+  const llm = events.filter((e) => e.type.startsWith("llm."));
+  assert.ok(llm.length >= 2);
+  for (const e of llm) assert.ok(!JSON.stringify(e).includes(secret), `LLM event carries no prompt text: ${JSON.stringify(e).slice(0, 300)}`);
+  assert.equal(new Set(events.map((e) => e.id)).size, events.length, "ids unique");
+  const status = await gw.call("nats.status");
+  assert.equal((status.connection as { connected: boolean }).connected, true);
+  assert.equal((status.events as { stream: string }).stream, "openclaw-events");
+});
