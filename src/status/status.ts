@@ -3,7 +3,16 @@ import type { EventStoreStatus } from "../events/store.ts";
 
 export interface PluginStatus {
   connection: LinkStatus & { url: string };
-  wake: { subjects: string[]; durableInbox: boolean; received: number; injected: number; rejected: number; relayed: number };
+  wake: {
+    subjects: string[];
+    durableInbox: boolean;
+    received: number;
+    injected: number;
+    rejected: number;
+    relayed: number;
+    /** message arrival → system event enqueued and wake requested, in µs */
+    injectMicros: { count: number; p50: number | undefined; p99: number | undefined; max: number | undefined };
+  };
   events: EventStoreStatus | { enabled: false };
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from "../shared/logger.ts";
 import { injectWake, type SystemRuntime } from "./inject.ts";
 import { parseWakeMessage, type WakeMessage } from "./message.ts";
 import { resolveTarget, type WakeTarget } from "./route.ts";
+import { Reservoir } from "../shared/reservoir.ts";
 
 /** What the sender gets back on its reply subject. */
 export type Receipt = { ok: true; [key: string]: unknown } | { ok: false; error: string };
@@ -19,6 +20,8 @@ export class WakeDispatcher {
   private readonly log: Logger;
   relay: RelayHandler | undefined;
   readonly counts = { received: 0, injected: 0, rejected: 0, relayed: 0 };
+  /** Time from message arrival to event enqueued + wake requested, last 1024 system-event wakes. */
+  readonly injectMicros = new Reservoir(1024);
 
   constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger) {
     this.cfg = cfg;
@@ -32,7 +35,7 @@ export class WakeDispatcher {
     return { ok: true, message: parsed.message, target: resolveTarget(parsed.message, this.cfg.defaultAgent, subject) };
   }
 
-  async dispatch(data: Uint8Array, subject: string): Promise<DispatchOutcome> {
+  async dispatch(data: Uint8Array, subject: string, arrivedAt: number = performance.now()): Promise<DispatchOutcome> {
     this.counts.received++;
     const parsed = this.parse(data, subject);
     if (!parsed.ok) return this.reject(parsed.reason);
@@ -47,6 +50,7 @@ export class WakeDispatcher {
     const priority = message.priority ?? "normal";
     const result = injectWake(this.system, target, priority, message.from, message.body);
     this.counts.injected++;
+    this.injectMicros.add((performance.now() - arrivedAt) * 1000);
     this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (queued=${result.queued})`);
     return { kind: "handled", receipt: { ok: true, sessionKey: target.sessionKey, priority, queued: result.queued } };
   }

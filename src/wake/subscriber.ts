@@ -15,7 +15,7 @@ export function subscribeWake(nc: NatsConnection, subjects: string[], dispatcher
           log.warn(`nats: subscription ${subject} error: ${errorMessage(err)}`);
           return;
         }
-        void handle(nc, msg, dispatcher, dlqSubject, log);
+        void handle(nc, msg, dispatcher, dlqSubject, log, performance.now());
       },
     });
     log.info(`nats: subscribed to ${subject}`);
@@ -23,9 +23,9 @@ export function subscribeWake(nc: NatsConnection, subjects: string[], dispatcher
   });
 }
 
-async function handle(nc: NatsConnection, msg: Msg, dispatcher: WakeDispatcher, dlqSubject: string, log: Logger): Promise<void> {
+async function handle(nc: NatsConnection, msg: Msg, dispatcher: WakeDispatcher, dlqSubject: string, log: Logger, arrivedAt: number): Promise<void> {
   try {
-    const outcome = await dispatcher.dispatch(msg.data, msg.subject);
+    const outcome = await dispatcher.dispatch(msg.data, msg.subject, arrivedAt);
     if (outcome.kind === "rejected") {
       deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, reply: msg.reply, reason: outcome.reason }, log);
       return;
