@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { TestGateway } from "../harness/gateway.ts";
-import { ScriptedModel, promptText, type RecordedRequest } from "../harness/model-server.ts";
+import { ScriptedModel, promptText } from "../harness/model-server.ts";
 import { NatsServer } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
+import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
 
 // One gateway: agents a and b, this plugin with the relay on, and the test-only channel "testchan"
 // whose sends are recorded in a file. Session CHAN is b's conversation with user-7 on testchan.
@@ -18,32 +19,6 @@ const NO_RECIPIENT = "agent:b:testchan:direct:nobody";
 const HISTORY = "My favourite fruit is PINEAPPLE-42";
 
 type Sent = { to?: string; text?: string; hook?: string; channelId?: string };
-
-const INTERNAL_CONTEXT = /<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>[\s\S]*?<<<END_OPENCLAW_INTERNAL_CONTEXT>>>/g;
-
-/** The text a user message carries itself: without the host's internal-context block and timestamp prefix. */
-function ownText(req: RecordedRequest, index: number): string {
-  const m = req.body.messages[index];
-  if (!m) return "";
-  const text = promptText({ ...req, body: { ...req.body, messages: [m] } });
-  return text.replace(INTERNAL_CONTEXT, "").trim().replace(/^\[[^\]]*\d\d:\d\d[^\]]*\]\s*/, "");
-}
-
-/** Index of the last user message with text of its own (the host adds a context-only user message after it). */
-function lastUserIndex(req: RecordedRequest): number {
-  for (let i = req.body.messages.length - 1; i >= 0; i--) if (req.body.messages[i]?.role === "user" && ownText(req, i)) return i;
-  return -1;
-}
-
-const lastUserText = (req: RecordedRequest): string => ownText(req, lastUserIndex(req));
-
-const agentOf = (req: RecordedRequest): string | undefined => /agent=([a-z0-9_-]+)/.exec(promptText(req))?.[1];
-/** This turn already called a tool: a tool result follows the user's last message. */
-const hasToolResult = (req: RecordedRequest): boolean => req.body.messages.slice(lastUserIndex(req)).some((m) => m.role === "tool");
-const toolResultText = (req: RecordedRequest): string => {
-  const m = req.body.messages.filter((x) => x.role === "tool").at(-1);
-  return typeof m?.content === "string" ? m.content : JSON.stringify(m?.content ?? "");
-};
 
 describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
   let server: NatsServer;
@@ -79,7 +54,6 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
     model.reply((req) => {
       const agent = agentOf(req);
       const last = lastUserText(req);
-      if (process.env.RELAY_E2E_LOG) writeFileSync(`${process.env.RELAY_E2E_LOG}.req${req.index}`, JSON.stringify({ agent, last, tools: req.body.tools?.map((t) => t.function.name), tail: req.body.messages.slice(-4) }, null, 1));
       if (agent === "a" && hasToolResult(req)) return { text: `a saw the tool result: ${toolResultText(req).slice(0, 300)}` };
       if (agent === "a") {
         const m = /^NOTIFY-TOOL (\S+) (.+)$/.exec(last);
