@@ -9,7 +9,8 @@ import { LaneDrainer } from "../spool/drain.ts";
 import { Spool } from "../spool/spool.ts";
 import { agentOf, buildEnvelope, eventSubject, newEventId, type EventInput } from "./envelope.ts";
 import { ensureStream, streamSpec, type EnsureOutcome, type StreamSpec } from "./stream.ts";
-import { SubjectFilter, subjectsOverlap } from "./subject-filter.ts";
+import { subjectsOverlap } from "../shared/subjects.ts";
+import { SubjectFilter } from "./subject-filter.ts";
 
 export type { EventEnvelope, EventInput, EventMeta, Visibility } from "./envelope.ts";
 

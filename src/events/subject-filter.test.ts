@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SubjectFilter, subjectMatches, subjectsOverlap } from "./subject-filter.ts";
+import { subjectMatches, subjectsOverlap } from "../shared/subjects.ts";
+import { SubjectFilter } from "./subject-filter.ts";
 
 describe("subjectMatches", () => {
   it("matches literal subjects exactly", () => {

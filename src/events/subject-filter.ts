@@ -1,36 +1,4 @@
-/** NATS subject matching (`*` = one token, `>` = one or more trailing tokens) and the events allow/block list. */
-
-function tokens(subject: string): string[] {
-  return subject.split(".");
-}
-
-/** True when `subject` (no wildcards) matches `pattern` (may contain `*` and a trailing `>`). */
-export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = tokens(pattern);
-  const s = tokens(subject);
-  for (let i = 0; i < p.length; i++) {
-    const t = p[i];
-    if (t === ">") return s.length > i;
-    if (i >= s.length) return false;
-    if (t !== "*" && t !== s[i]) return false;
-  }
-  return p.length === s.length;
-}
-
-/** True when some subject could match both patterns (JetStream refuses two streams whose subjects overlap). */
-export function subjectsOverlap(a: string, b: string): boolean {
-  const x = tokens(a);
-  const y = tokens(b);
-  const n = Math.max(x.length, y.length);
-  for (let i = 0; i < n; i++) {
-    const s = x[i];
-    const t = y[i];
-    if (s === ">" || t === ">") return s !== undefined && t !== undefined;
-    if (s === undefined || t === undefined) return false;
-    if (s !== "*" && t !== "*" && s !== t) return false;
-  }
-  return true;
-}
+import { subjectMatches } from "../shared/subjects.ts";
 
 const CACHE_LIMIT = 10_000;
 

@@ -14,3 +14,18 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 export function isPublishableSubject(subject: string): boolean {
   return subject.length > 0 && !/\s/.test(subject) && subject.split(".").every((t) => t.length > 0 && t !== "*" && t !== ">");
 }
+
+/** True when some subject could match both patterns (JetStream refuses two streams whose subjects overlap). */
+export function subjectsOverlap(a: string, b: string): boolean {
+  const x = a.split(".");
+  const y = b.split(".");
+  const n = Math.max(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const s = x[i];
+    const t = y[i];
+    if (s === ">" || t === ">") return s !== undefined && t !== undefined;
+    if (s === undefined || t === undefined) return false;
+    if (s !== "*" && t !== "*" && s !== t) return false;
+  }
+  return true;
+}
