@@ -77,12 +77,15 @@ describe("POST /notify handler", () => {
     assert.equal(r401.headers.get("www-authenticate"), "Bearer");
   });
 
-  test("the relay's refusals map to 400/403/404/502 with its error", async () => {
-    for (const [kind, status] of [["invalid", 400], ["forbidden", 403], ["not-found", 404], ["failed", 502]] as const) {
+  test("the relay's refusals map to 400/403/404 with one log line; a failed turn is a 502 the relay logged", async () => {
+    for (const [kind, status, logged] of [["invalid", 400, 1], ["forbidden", 403, 1], ["not-found", 404, 1], ["failed", 502, 0]] as const) {
       next = { ok: false, kind, error: `e-${kind}` };
+      const from = lines.length;
       const res = await post(good);
       assert.equal(res.status, status);
       assert.deepEqual(await res.json(), { ok: false, error: `e-${kind}` });
+      assert.equal(lines.length - from, logged, kind);
+      if (logged) assert.match(lines.at(-1) ?? "", new RegExp(`relay http ${status} from .*: e-${kind}`));
     }
   });
 });

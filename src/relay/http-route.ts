@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../shared/logger.ts";
-import type { Caller, NotifyRequest, NotifyResult, RelayFailureKind } from "./relay.ts";
+import { isRefusal, type Caller, type NotifyRequest, type NotifyResult, type RelayFailureKind } from "./relay.ts";
 import { checkFields, HttpNotifyBody } from "./request.ts";
 
 export interface HttpRouteOptions {
@@ -106,7 +106,8 @@ export function createNotifyHandler(opts: HttpRouteOptions, notify: Notify, log:
       return refuse(500, `relay error: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (!result.ok) {
-      send(res, STATUS[result.kind], { ok: false, error: result.error }); // the relay logged it
+      if (isRefusal(result.kind)) return refuse(STATUS[result.kind], result.error);
+      send(res, STATUS[result.kind], { ok: false, error: result.error }); // a failed turn: the relay logged it
       return true;
     }
     send(res, 200, result);

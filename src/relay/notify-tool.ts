@@ -1,4 +1,5 @@
-import type { Caller, NotifyRequest, NotifyResult } from "./relay.ts";
+import type { Logger } from "../shared/logger.ts";
+import { isRefusal, type Caller, type NotifyRequest, type NotifyResult } from "./relay.ts";
 import { checkFields, NotifyParameters, type NotifyParams } from "./request.ts";
 
 export interface NotifyToolResult {
@@ -24,7 +25,7 @@ export function describeNotify(result: NotifyResult): string {
  * notify_agent for one calling agent: a turn in the target session with delivery on. Bad input and
  * refusals come back as results, never as exceptions into the agent loop.
  */
-export function notifyTool(notify: Notify, ctx: { agentId?: string; sessionKey?: string }) {
+export function notifyTool(notify: Notify, ctx: { agentId?: string; sessionKey?: string }, log: Logger) {
   const caller: Caller = { id: ctx.agentId ?? ctx.sessionKey?.split(":")[1] ?? "unknown", via: "tool", sessionKey: ctx.sessionKey };
   return {
     name: "notify_agent",
@@ -43,6 +44,7 @@ export function notifyTool(notify: Notify, ctx: { agentId?: string; sessionKey?:
           result = { ok: false, kind: "failed", error: err instanceof Error ? err.message : String(err) };
         }
       }
+      if (!result.ok && isRefusal(result.kind)) log.warn(`nats: relay tool ${caller.id} → ${checked.ok ? checked.value.sessionKey : "?"}: ${result.error}`);
       return { content: [{ type: "text", text: describeNotify(result) }], details: result };
     },
   };

@@ -32,7 +32,7 @@ export function registerRelayHttp(api: Pick<OpenClawPluginApi, "registerHttpRout
 export function registerRelay(api: RelayApi, cfg: NatsPluginConfig, dispatcher: WakeDispatcher, log: Logger): Relay {
   const detached: Detached = AsyncLocalStorage.snapshot();
   const relay = new Relay({ allowedTargets: cfg.relay.allowedTargets, timeoutMs: cfg.relay.timeoutMs }, hostTurnRuntime(api.runtime, detached), log);
-  api.registerTool((ctx) => notifyTool((caller, req) => relay.notify(caller, req), ctx), { name: "notify_agent" });
+  api.registerTool((ctx) => notifyTool((caller, req) => relay.notify(caller, req), ctx, log), { name: "notify_agent" });
   registerRelayHttp(api, cfg, relay, log);
   dispatcher.relay = natsRelayHandler(relay);
   return relay;

@@ -1,5 +1,5 @@
 import type { Logger } from "../shared/logger.ts";
-import { agentOf, runTurn, type SessionRoute, type TurnRuntime } from "./run-turn.ts";
+import { agentOf, runTurn, type SessionInfo, type SessionRoute, type TurnRuntime } from "./run-turn.ts";
 import { checkTarget, type AllowedTargets } from "./targets.ts";
 
 /** Who is asking: the tool's agent, the HTTP `from` (or "http"), the NATS `from`. */
@@ -75,9 +75,15 @@ export function checkOverride(route: SessionRoute | undefined, channel: string |
   return `channel/to overrides are not supported: the relay runs the turn in-process and the reply always goes to the session's last route (${describeRoute(route)}); omit channel/to`;
 }
 
+/** Refusals: the request was not acted on. The entry point logs them (HTTP status line, tool, NATS dead letter). */
+export function isRefusal(kind: RelayFailureKind): boolean {
+  return kind === "invalid" || kind === "forbidden" || kind === "not-found";
+}
+
 /**
  * The relay: run an agent turn in a target session with delivery on (notify), or run one and hand its
- * answer back (ask). Checks relay.allowedTargets first. Returns values, never throws; each refusal is one log line.
+ * answer back (ask). Checks relay.allowedTargets first. Returns values, never throws. It logs what
+ * happened to turns (delivered, fallback, failed, timed out); refusals are logged once by the entry point.
  */
 export class Relay {
   private readonly settings: RelaySettings;
@@ -96,7 +102,7 @@ export class Relay {
     if (caller.sessionKey === req.sessionKey) {
       return this.fail(caller, req.sessionKey, "invalid", "cannot notify the session this turn is running in (it would wait on itself)");
     }
-    let info;
+    let info: SessionInfo | undefined;
     try {
       info = this.rt.lookup(req.sessionKey);
     } catch (err) {
@@ -162,7 +168,7 @@ export class Relay {
   }
 
   private fail(caller: Caller, sessionKey: string, kind: RelayFailureKind, error: string): RelayFailure {
-    this.log.warn(`nats: relay ${caller.via} ${caller.id} → ${sessionKey}: ${kind}: ${error}`);
+    if (!isRefusal(kind)) this.log.warn(`nats: relay ${caller.via} ${caller.id} → ${sessionKey}: ${kind}: ${error}`);
     return { ok: false, kind, error };
   }
 }

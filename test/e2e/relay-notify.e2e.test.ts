@@ -18,7 +18,7 @@ const CHAN = "agent:b:testchan:direct:user-7";
 const NO_RECIPIENT = "agent:b:testchan:direct:nobody";
 const HISTORY = "My favourite fruit is PINEAPPLE-42";
 
-type Sent = { to?: string; text?: string; hook?: string; channelId?: string };
+type Sent = { to?: string; text?: string; accountId?: string | null; messageId?: string };
 
 describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
   let server: NatsServer;
@@ -84,6 +84,7 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
     assert.deepEqual((await route(CHAN)).delivery?.context, { channel: "testchan", to: "user-7" });
   });
   after(async () => {
+    // RELAY_E2E_LOG=<file> keeps the gateway's log for debugging
     if (process.env.RELAY_E2E_LOG && gw) writeFileSync(process.env.RELAY_E2E_LOG, gw.logs());
     await nc?.close();
     await gw?.dispose();
@@ -107,10 +108,10 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
       ["over 64 KiB", () => post({ sessionKey: CHAN, message: "x".repeat(70_000) }), 413, /over the 65536-byte limit/, /relay http 413 /],
       ["invalid JSON", () => post("{nope"), 400, /invalid JSON/, /relay http 400 .*invalid JSON/],
       ["missing field", () => post({ sessionKey: CHAN }), 400, /missing message/, /relay http 400 .*missing message/],
-      ["caller not allowed", () => post({ ...good, from: "intruder" }), 403, /caller "intruder" has no entry/, /relay http intruder → .*: forbidden/],
-      ["not allowed target", () => post({ sessionKey: "agent:a:main", message: "x" }), 403, /may not reach agent:a:main/, /relay http http → agent:a:main: forbidden/],
-      ["unknown session", () => post({ sessionKey: "agent:b:nosuch:session", message: "x" }), 404, /no session agent:b:nosuch:session/, /not-found: no session/],
-      ["override", () => post({ ...good, channel: "telegram", to: "999" }), 400, /overrides are not supported.*testchan:user-7/, /invalid: channel\/to overrides/],
+      ["caller not allowed", () => post({ ...good, from: "intruder" }), 403, /caller "intruder" has no entry/, /relay http 403 from .*caller "intruder" has no entry/],
+      ["not allowed target", () => post({ sessionKey: "agent:a:main", message: "x" }), 403, /may not reach agent:a:main/, /relay http 403 from .*may not reach agent:a:main/],
+      ["unknown session", () => post({ sessionKey: "agent:b:nosuch:session", message: "x" }), 404, /no session agent:b:nosuch:session/, /relay http 404 from .*no session agent:b:nosuch:session/],
+      ["override", () => post({ ...good, channel: "telegram", to: "999" }), 400, /overrides are not supported.*testchan:user-7/, /relay http 400 from .*channel\/to overrides/],
     ];
     for (const [name, call, status, error, logLine] of cases) {
       const offset = gw.logs().length;
@@ -127,19 +128,24 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
     assert.equal(sent().filter((s) => s.text?.includes("should never arrive")).length, 0);
   });
 
-  test("notify_agent: b's reply reaches the session's channel, with the session's history", async () => {
+  test("notify_agent, as documented: b's reply reaches the session's channel, with the session's history", async () => {
+    const doc = readFileSync(new URL("../../docs/relay.md", import.meta.url), "utf8");
+    const example = /notify_agent\(\{\s*sessionKey: "([^"]+)",\s*message: "([^"]+)"\s*\}\)/.exec(doc);
+    assert.ok(example, "docs/relay.md has the tool call example");
+    const message = example[2] ?? "";
     const from = model.requests.length;
-    const run = await gw.runAgent({ sessionKey: "agent:a:main", message: `NOTIFY-TOOL ${CHAN} Please remind the user about the contract (tool-1)` });
+    // a's scripted model makes exactly the documented call, with this test's session key
+    const run = await gw.runAgent({ sessionKey: "agent:a:main", message: `NOTIFY-TOOL ${CHAN} ${message}` });
     assert.equal(run.status, "ok");
-    const msg = await waitSent((s) => s.text?.includes("(tool-1)") === true && s.hook === undefined);
+    const expected = `b says: history=true; re: [from a] ${message}`;
+    const msg = await waitSent((s) => s.text === expected);
     assert.equal(msg.to, "user-7");
-    assert.match(msg.text ?? "", /^b says: history=true; re: \[from a\] Please remind the user about the contract \(tool-1\)$/);
     const bTurn = model.requests.slice(from).find((r) => agentOf(r) === "b");
     assert.ok(bTurn, "b took a turn");
     assert.match(promptText(bTurn), /PINEAPPLE-42/, "b saw the earlier history");
     const aFollowUp = await model.waitFor((r) => r.index >= from && agentOf(r) === "a" && hasToolResult(r), 10_000);
     assert.match(toolResultText(aFollowUp), new RegExp(`Delivered: the agent in ${CHAN} answered and its reply went to testchan:user-7`));
-    assert.equal(sent().filter((s) => s.hook === undefined && s.text?.includes("(tool-1)")).length, 1, "sent once, to testchan");
+    assert.equal(sent().filter((s) => s.text === expected).length, 1, "sent once, to testchan");
     assert.deepEqual((await route(CHAN)).delivery?.context, { channel: "testchan", to: "user-7" }, "the route was not flipped to webchat");
   });
 

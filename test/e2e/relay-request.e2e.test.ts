@@ -48,6 +48,7 @@ describe("relay: agent request/reply over NATS", { timeout: 600_000 }, () => {
     nc = await connect({ servers: server.url });
   });
   after(async () => {
+    // RELAY_E2E_LOG=<file> keeps the gateway's log for debugging
     if (process.env.RELAY_E2E_LOG && gw) writeFileSync(process.env.RELAY_E2E_LOG, gw.logs());
     await nc?.close();
     await gw?.dispose();
