@@ -24,7 +24,7 @@ export default definePluginEntry({
     registerStatus(api, {
       url: cfg.url,
       link: () => rt.link.status(),
-      wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary() }),
+      wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary(), hostMicros: rt.wake.dispatcher.hostMicros.summary() }),
       events: events && (() => events.status()),
     });
 

@@ -63,21 +63,24 @@ try {
     await answered;
     process.stderr.write(`  ${i + 1}/${N}: nats ${Math.round(r1.receivedAtHr - t0)} ms, floor ${Math.round(r2.receivedAtHr - enqueuedAt)} ms, subagent.run ${Math.round(r3.receivedAtHr - t3)} ms\n`);
   }
-  const status = (await gw.call("nats.status")) as { wake: { injectMicros: { count: number; p50: number; p99: number; max: number } } };
+  type Summary = { count: number; p50: number; p99: number; max: number };
+  const status = (await gw.call("nats.status")) as { wake: { injectMicros: Summary; hostMicros: Summary } };
   const share = status.wake.injectMicros;
+  const host = status.wake.hostMicros;
   const a = viaNats.summary();
   const c = floor.summary();
   const d = direct.summary();
   const ms = (us: number): number => Math.round(us / 100) / 10;
   const rows: Row[] = [
     { id: "a", scenario: "plugin share: arrival → enqueued + wake requested", value: share.p50, unit: "µs p50", detail: `p99 ${share.p99} µs, max ${share.max} µs, n=${share.count}` },
+    { id: "a'", scenario: "  of which the host's enqueueSystemEvent + requestHeartbeat", value: host.p50, unit: "µs p50", detail: `p99 ${host.p99} µs` },
     { id: "b", scenario: "NATS publish → model request", value: ms(a.p50), unit: "ms p50", detail: `p99 ${ms(a.p99)} ms, n=${a.count}` },
     { id: "c", scenario: "gateway floor: enqueue → model request (no NATS)", value: ms(c.p50), unit: "ms p50", detail: `p99 ${ms(c.p99)} ms, n=${c.count}` },
     { id: "b-c", scenario: "NATS path minus floor (p50)", value: Math.round((ms(a.p50) - ms(c.p50)) * 10) / 10, unit: "ms" },
     { id: "d", scenario: "NATS expectReply → model request (subagent.run turn)", value: ms(d.p50), unit: "ms p50", detail: `p99 ${ms(d.p99)} ms, n=${d.count}` },
   ];
   printTable(`bench:wake — ${N} urgent wakes, one at a time, real gateway + nats-server`, rows);
-  writeJson("bench/results/wake.json", { date: new Date().toISOString(), n: N, pluginShareMicros: share, publishToModelMicros: a, floorMicros: c, subagentRunMicros: d, rows });
+  writeJson("bench/results/wake.json", { date: new Date().toISOString(), n: N, pluginShareMicros: share, hostCallMicros: host, publishToModelMicros: a, floorMicros: c, subagentRunMicros: d, rows });
 } finally {
   await nc.close();
   await gw.dispose();

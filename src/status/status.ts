@@ -1,6 +1,8 @@
 import type { LinkStatus } from "../connection/link.ts";
 import type { EventStoreStatus } from "../events/store.ts";
 
+type LatencySummary = { count: number; p50: number | undefined; p99: number | undefined; max: number | undefined };
+
 export interface PluginStatus {
   connection: LinkStatus & { url: string };
   wake: {
@@ -11,7 +13,9 @@ export interface PluginStatus {
     rejected: number;
     relayed: number;
     /** message arrival → system event enqueued and wake requested, in µs */
-    injectMicros: { count: number; p50: number | undefined; p99: number | undefined; max: number | undefined };
+    injectMicros: LatencySummary;
+    /** the part of injectMicros spent in the host's enqueue + wake calls */
+    hostMicros: LatencySummary;
   };
   events: EventStoreStatus | { enabled: false };
 }

@@ -22,6 +22,8 @@ export class WakeDispatcher {
   readonly counts = { received: 0, injected: 0, rejected: 0, relayed: 0 };
   /** Time from message arrival to event enqueued + wake requested, last 1024 system-event wakes. */
   readonly injectMicros = new Reservoir(1024);
+  /** The part of injectMicros spent inside the host's enqueueSystemEvent + requestHeartbeat. */
+  readonly hostMicros = new Reservoir(1024);
 
   constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger) {
     this.cfg = cfg;
@@ -48,7 +50,9 @@ export class WakeDispatcher {
       return outcome;
     }
     const priority = message.priority ?? "normal";
+    const hostStart = performance.now();
     const result = injectWake(this.system, target, priority, message.from, message.body);
+    this.hostMicros.add((performance.now() - hostStart) * 1000);
     this.counts.injected++;
     this.injectMicros.add((performance.now() - arrivedAt) * 1000);
     this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (queued=${result.queued})`);
