@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from "typebox";
-import { Value } from "typebox/value";
+import { schemaProblems } from "../shared/schema-problems.ts";
 import { SESSION_KEY_PATTERN } from "../wake/message.ts";
 
 const fields = {
@@ -30,17 +30,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 /** Validate against a typebox object schema; the error names each bad, missing or unknown field. */
 export function checkFields<S extends TSchema>(schema: S, raw: unknown): Checked<Static<S>> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { ok: false, error: "body must be a JSON object" };
-  const problems: string[] = [];
-  for (const err of Value.Errors(schema, raw)) {
-    if (err.keyword === "boolean") continue; // the per-field echo of additionalProperties: false
-    const params = err.params as Record<string, unknown>;
-    if (err.keyword === "required") problems.push(`missing ${(params.requiredProperties as string[]).join(", ")}`);
-    else if (err.keyword === "additionalProperties") problems.push(`unknown field ${(params.additionalProperties as string[]).join(", ")}`);
-    else {
-      const field = err.instancePath.replace(/^\//, "").replaceAll("/", ".");
-      problems.push(`${field}: ${HINTS[field] ?? err.message}`);
-    }
-  }
-  if (problems.length > 0) return { ok: false, error: [...new Set(problems)].join("; ") };
+  const problems = schemaProblems(schema, raw, HINTS);
+  if (problems.length > 0) return { ok: false, error: problems.join("; ") };
   return { ok: true, value: raw as Static<S> };
 }

@@ -1,5 +1,5 @@
 import { Type, type Static } from "typebox";
-import { Value } from "typebox/value";
+import { schemaProblems } from "../shared/schema-problems.ts";
 import { AGENT_ID_PATTERN } from "../config/schema.ts";
 
 export const PRIORITIES = ["urgent", "normal", "low"] as const;
@@ -58,18 +58,8 @@ export function parseWakeMessage(data: Uint8Array, maxBodyBytes: number): ParseR
   }
   const bad = forbiddenKey(raw, "");
   if (bad) return { ok: false, reason: `forbidden key "${bad}"` };
-  const problems: string[] = [];
-  for (const err of Value.Errors(WakeMessageSchema, raw)) {
-    if (err.keyword === "boolean" || err.schemaPath.includes("/anyOf/")) continue;
-    const params = err.params as Record<string, unknown>;
-    if (err.keyword === "required") problems.push(`missing ${(params.requiredProperties as string[]).join(", ")}`);
-    else if (err.keyword === "additionalProperties") problems.push(`unknown field ${(params.additionalProperties as string[]).join(", ")}`);
-    else {
-      const field = err.instancePath.replace(/^\//, "").replaceAll("/", ".");
-      problems.push(`${field}: ${FIELD_HINTS[field] ?? err.message}`);
-    }
-  }
-  if (problems.length > 0) return { ok: false, reason: [...new Set(problems)].join("; ") };
+  const problems = schemaProblems(WakeMessageSchema, raw, FIELD_HINTS);
+  if (problems.length > 0) return { ok: false, reason: problems.join("; ") };
   const message = raw as WakeMessage;
   const bodyBytes = Buffer.byteLength(message.body, "utf8");
   if (bodyBytes > maxBodyBytes) return { ok: false, reason: `body is ${bodyBytes} bytes, over maxBodyBytes ${maxBodyBytes}` };

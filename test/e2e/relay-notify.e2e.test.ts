@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel, promptText } from "../harness/model-server.ts";
@@ -49,7 +50,7 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "relay-notify-"));
     outFile = join(dir, "testchan.jsonl");
-    server = await NatsServer.start({ jetstream: false });
+    server = await NatsServer.start();
     model = await ScriptedModel.start();
     model.reply((req) => {
       const agent = agentOf(req);
@@ -67,7 +68,6 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
       plugins: [
         natsPlugin({
           url: server.url,
-          events: { enabled: false },
           relay: { authToken: TOKEN, allowedTargets: { a: ["agent:b:*"], scheduler: ["agent:b:testchan:*"], http: ["agent:b:*"] } },
         }),
         { path: "test/fixtures/test-channel", id: "test-channel" },
@@ -213,5 +213,30 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
     await gw.waitForLog(/queued as a system event instead/, 5000);
     const woke = await model.waitFor((r) => promptText(r).includes("[from http] Fallback please (fallback-1)"), 60_000);
     assert.ok(woke, "the system event reached the agent");
+  });
+
+  test("the replies delivered to testchan are in the event store as msg.sending and msg.out", async () => {
+    const js = jetstream(nc);
+    const deadline = Date.now() + 30_000;
+    let types: string[] = [];
+    for (;;) {
+      const consumer = await js.consumers.get("openclaw-events", { filter_subjects: "openclaw.events.b.>" });
+      const pending = (await consumer.info(true)).num_pending;
+      const events: Array<{ type: string; payload: { to?: string; success?: boolean } }> = [];
+      if (pending > 0) {
+        for await (const m of await consumer.fetch({ max_messages: pending, expires: 2000 })) {
+          events.push(m.json());
+          if (events.length >= pending) break;
+        }
+      }
+      types = events.map((e) => e.type);
+      const out = events.find((e) => e.type === "msg.out" && e.payload.to === "user-7");
+      if (out && types.includes("msg.sending")) {
+        assert.equal(out.payload.success, true);
+        return;
+      }
+      if (Date.now() > deadline) assert.fail(`no msg.out to user-7 among agent b's events: ${types.join(", ")}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   });
 });
