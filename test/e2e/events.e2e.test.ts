@@ -1,20 +1,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel } from "../harness/model-server.ts";
 import { NatsServer } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
-
-interface Envelope {
-  id: string;
-  type: string;
-  agent: string;
-  session: string | null;
-  payload: Record<string, unknown>;
-  meta: Record<string, unknown>;
-}
+import { readEvents } from "../harness/event-stream.ts";
 
 let server: NatsServer;
 let model: ScriptedModel;
@@ -39,35 +30,12 @@ after(async () => {
   await server?.stop();
 });
 
-async function readEvents(filter: string, until: (events: Envelope[]) => boolean, timeoutMs = 30_000): Promise<Envelope[]> {
-  const deadline = Date.now() + timeoutMs;
-  const js = jetstream(nc);
-  for (;;) {
-    const events: Envelope[] = [];
-    const consumer = await js.consumers.get("openclaw-events", { filter_subjects: filter });
-    const info = await consumer.info(true);
-    const pending = info.num_pending;
-    if (pending > 0) {
-      const batch = await consumer.fetch({ max_messages: pending, expires: 2000 });
-      for await (const m of batch) {
-        events.push(m.json<Envelope>());
-        if (events.length >= pending) break;
-      }
-    }
-    if (until(events)) return events;
-    if (Date.now() > deadline) {
-      const status = JSON.stringify(await gw.call("nats.status"));
-      const log = gw.logs().split("\n").filter((l) => /nats|events|spool/i.test(l)).slice(-20).join("\n");
-      throw new Error(`events so far: ${events.map((e) => e.type).join(", ")}\nstatus: ${status}\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 test("a scripted turn with a tool call is recorded in order on openclaw.events.main.>", async () => {
   const secret = "PROMPT-SECRET-4711";
   await gw.runAgent({ sessionKey: "agent:main:main", message: `please audit ${secret}` });
-  const events = await readEvents("openclaw.events.main.>", (ev) => ev.some((e) => e.type === "run.end") && ev.some((e) => e.type === "llm.output"));
+  const describe = async (): Promise<string> =>
+    `status: ${JSON.stringify(await gw.call("nats.status"))}\n${gw.logs().split("\n").filter((l) => /nats|events|spool/i.test(l)).slice(-20).join("\n")}`;
+  const events = await readEvents(nc, "openclaw.events.main.>", (ev) => ev.some((e) => e.type === "run.end") && ev.some((e) => e.type === "llm.output"), 30_000, describe);
   const types = events.filter((e) => e.session === "agent:main:main").map((e) => e.type);
   // The host fires llm_output once per run, after agent_end; the ordering below is the host's.
   const order = ["session.start", "run.start", "llm.input", "tool.call", "tool.result", "run.end"];

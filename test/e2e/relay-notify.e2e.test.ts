@@ -4,12 +4,12 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel, promptText } from "../harness/model-server.ts";
 import { NatsServer } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
+import { readEvents } from "../harness/event-stream.ts";
 import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
 
 // One gateway: agents a and b, this plugin with the relay on, and the test-only channel "testchan"
@@ -216,27 +216,8 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
   });
 
   test("the replies delivered to testchan are in the event store as msg.sending and msg.out", async () => {
-    const js = jetstream(nc);
-    const deadline = Date.now() + 30_000;
-    let types: string[] = [];
-    for (;;) {
-      const consumer = await js.consumers.get("openclaw-events", { filter_subjects: "openclaw.events.b.>" });
-      const pending = (await consumer.info(true)).num_pending;
-      const events: Array<{ type: string; payload: { to?: string; success?: boolean } }> = [];
-      if (pending > 0) {
-        for await (const m of await consumer.fetch({ max_messages: pending, expires: 2000 })) {
-          events.push(m.json());
-          if (events.length >= pending) break;
-        }
-      }
-      types = events.map((e) => e.type);
-      const out = events.find((e) => e.type === "msg.out" && e.payload.to === "user-7");
-      if (out && types.includes("msg.sending")) {
-        assert.equal(out.payload.success, true);
-        return;
-      }
-      if (Date.now() > deadline) assert.fail(`no msg.out to user-7 among agent b's events: ${types.join(", ")}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const events = await readEvents(nc, "openclaw.events.b.>", (ev) => ev.some((e) => e.type === "msg.sending") && ev.some((e) => e.type === "msg.out" && e.payload.to === "user-7"));
+    const out = events.find((e) => e.type === "msg.out" && e.payload.to === "user-7");
+    assert.equal(out?.payload.success, true);
   });
 });
