@@ -11,7 +11,7 @@ import { REPO_ROOT, stagePlugin } from "./stage-plugin.ts";
 
 const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const gatewayPort = Number(process.env.OPENCLAW_GATEWAY_PORT ?? 18789);
-const home = join(REPO_ROOT, ".state");
+const home = process.env.OPENCLAW_NATS_HOME ?? join(REPO_ROOT, ".state");
 const children: ChildProcess[] = [];
 
 function answers(url: string): Promise<boolean> {
@@ -99,13 +99,13 @@ async function main(): Promise<void> {
       announced = true;
       console.log(`
 ────────────────────────────────────────────────────────────
- openclaw-nats is running. Gateway http://127.0.0.1:${gatewayPort} (token in .state/gateway-token)
+ openclaw-nats is running. Gateway http://127.0.0.1:${gatewayPort} (token in ${join(home, "gateway-token")})
  Wake the main agent now:
    nats pub agent.main.inbox '{"from":"me","body":"hello from NATS","priority":"urgent"}' -s ${natsUrl}
  or, without the nats CLI:
    npm run wake -- "hello from NATS"
- Status:  OPENCLAW_CONFIG_PATH=.state/openclaw.json OPENCLAW_STATE_DIR=.state/openclaw npx openclaw gateway call nats.status --json
- Plugin settings: put a JSON object in .state/nats-config.json (merged into plugins.entries.nats.config).
+ Status:  OPENCLAW_CONFIG_PATH=${join(home, "openclaw.json")} OPENCLAW_STATE_DIR=${join(home, "openclaw")} npx openclaw gateway call nats.status --json
+ Plugin settings: put a JSON object in ${join(home, "nats-config.json")} (merged into plugins.entries.nats.config).
 ────────────────────────────────────────────────────────────`);
     }
   });

@@ -1,0 +1,40 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { freePort } from "../harness/free-port.ts";
+import { REPO_ROOT } from "../../scripts/stage-plugin.ts";
+
+test("npm start: starts its own nats-server when none answers, and a wake reaches the demo model", async () => {
+  const home = mkdtempSync(join(tmpdir(), "openclaw-nats-start-"));
+  const natsUrl = `nats://127.0.0.1:${await freePort()}`;
+  const env = { ...process.env, OPENCLAW_NATS_HOME: home, NATS_URL: natsUrl, OPENCLAW_GATEWAY_PORT: String(await freePort()), NO_COLOR: "1" };
+  const proc = spawn(process.execPath, [join(REPO_ROOT, "scripts/start.ts")], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+  proc.stderr.setEncoding("utf8").on("data", (s: string) => (out += s));
+  const waitFor = async (re: RegExp, ms: number): Promise<void> => {
+    const end = Date.now() + ms;
+    while (!re.test(out)) {
+      if (Date.now() > end || proc.exitCode !== null) throw new Error(`npm start output never matched ${re}:\n${out.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  try {
+    await waitFor(/openclaw-nats is running/, 120_000);
+    assert.match(out, new RegExp(`start: started nats-server \\(JetStream in ${join(home, "nats")}\\) at ${natsUrl}`));
+    const nc = await connect({ servers: natsUrl });
+    const receipt = await nc.request("agent.main.inbox", JSON.stringify({ from: "readme", body: "hello from the start test", priority: "urgent" }), { timeout: 5000 });
+    assert.equal(receipt.json<{ ok: boolean }>().ok, true);
+    await nc.close();
+    await waitFor(/demo-model ◀ Demo model: I was woken by URGENT from readme: hello from the start test/, 60_000);
+  } finally {
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGTERM");
+    await exited;
+    rmSync(home, { recursive: true, force: true });
+  }
+});
