@@ -5,6 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.ts";
 
+const live = new Set<ChildProcess>();
+// A test process that dies without its `after` hooks must not leave servers behind.
+process.once("exit", () => {
+  for (const proc of live) proc.kill("SIGKILL");
+});
+
 /** Path of the nats-server binary: $NATS_SERVER_BIN, PATH, or Debian's /usr/sbin. */
 export function natsServerBinary(): string {
   if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
@@ -72,7 +78,13 @@ export class NatsServer {
   private async launch(): Promise<void> {
     const proc = spawn(natsServerBinary(), ["-c", this.configFile, "-l", this.logFile], { stdio: "ignore" });
     this.proc = proc;
-    this.exited = new Promise((resolve) => proc.once("exit", () => resolve()));
+    live.add(proc);
+    this.exited = new Promise((resolve) =>
+      proc.once("exit", () => {
+        live.delete(proc);
+        resolve();
+      }),
+    );
     await waitForPort(this.port, 10_000, proc);
   }
 
