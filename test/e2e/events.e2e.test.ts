@@ -1,34 +1,27 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { TestGateway } from "../harness/gateway.ts";
-import { ScriptedModel } from "../harness/model-server.ts";
-import { NatsServer } from "../harness/nats-server.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { TestGateway } from "../harness/gateway.ts";
+import { startStack, type Stack } from "../harness/stack.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { readEvents } from "../harness/event-stream.ts";
 
-let server: NatsServer;
-let model: ScriptedModel;
+let stack: Stack;
 let gw: TestGateway;
 let nc: NatsConnection;
 
 before(async () => {
-  server = await NatsServer.start();
-  model = await ScriptedModel.start();
-  // First call: the nats tool; after its result: a final text.
-  model.reply((req) => {
-    const sawResult = (req.body.messages ?? []).some((m) => m.role === "tool");
-    return sawResult ? { text: "done (events-e2e)" } : { toolCalls: [{ name: "nats", arguments: { action: "publish", subject: "system.audit", message: "secret-tool-arg" } }] };
+  stack = await startStack({
+    // First call: the nats tool; after its result: a final text.
+    reply: (req) => {
+      const sawResult = (req.body.messages ?? []).some((m) => m.role === "tool");
+      return sawResult ? { text: "done (events-e2e)" } : { toolCalls: [{ name: "nats", arguments: { action: "publish", subject: "system.audit", message: "secret-tool-arg" } }] };
+    },
+    gateway: (url) => ({ plugins: [natsPlugin({ url })], readyLog: /nats: subscribed to/ }),
   });
-  gw = await TestGateway.start({ model, plugins: [natsPlugin({ url: server.url })], readyLog: /nats: subscribed to/ });
-  nc = await connect({ servers: server.url });
+  ({ gw, nc } = stack);
 });
-after(async () => {
-  await nc?.close();
-  await gw?.dispose();
-  await model?.close();
-  await server?.stop();
-});
+after(() => stack?.stop());
 
 test("a scripted turn with a tool call is recorded in order on openclaw.events.main.>", async () => {
   const secret = "PROMPT-SECRET-4711";

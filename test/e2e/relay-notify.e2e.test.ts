@@ -1,14 +1,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel, promptText } from "../harness/model-server.ts";
-import { NatsServer } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
+import { startStack, type Stack } from "../harness/stack.ts";
 import { readEvents } from "../harness/event-stream.ts";
 import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
 
@@ -22,7 +22,7 @@ const HISTORY = "My favourite fruit is PINEAPPLE-42";
 type Sent = { to?: string; text?: string; accountId?: string | null; messageId?: string };
 
 describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
-  let server: NatsServer;
+  let stack: Stack;
   let model: ScriptedModel;
   let gw: TestGateway;
   let nc: NatsConnection;
@@ -50,33 +50,29 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "relay-notify-"));
     outFile = join(dir, "testchan.jsonl");
-    server = await NatsServer.start();
-    model = await ScriptedModel.start();
-    model.reply((req) => {
-      const agent = agentOf(req);
-      const last = lastUserText(req);
-      if (agent === "a" && hasToolResult(req)) return { text: `a saw the tool result: ${toolResultText(req).slice(0, 300)}` };
-      if (agent === "a") {
-        const m = /^NOTIFY-TOOL (\S+) (.+)$/.exec(last);
-        if (m) return { toolCalls: [{ name: "notify_agent", arguments: { sessionKey: m[1], message: m[2] } }] };
-      }
-      return { text: `${agent} says: history=${promptText(req).includes("PINEAPPLE-42")}; re: ${last}` };
+    stack = await startStack({
+      reply: (req) => {
+        const agent = agentOf(req);
+        const last = lastUserText(req);
+        if (agent === "a" && hasToolResult(req)) return { text: `a saw the tool result: ${toolResultText(req).slice(0, 300)}` };
+        if (agent === "a") {
+          const m = /^NOTIFY-TOOL (\S+) (.+)$/.exec(last);
+          if (m) return { toolCalls: [{ name: "notify_agent", arguments: { sessionKey: m[1], message: m[2] } }] };
+        }
+        return { text: `${agent} says: history=${promptText(req).includes("PINEAPPLE-42")}; re: ${last}` };
+      },
+      gateway: (url) => ({
+        agents: ["a", "b"],
+        plugins: [
+          natsPlugin({ url, relay: { authToken: TOKEN, allowedTargets: { a: ["agent:b:*"], scheduler: ["agent:b:testchan:*"], http: ["agent:b:*"] } } }),
+          { path: "test/fixtures/test-channel", id: "test-channel" },
+        ],
+        extraConfig: { channels: { testchan: { enabled: true } } },
+        env: { TESTCHAN_OUT: outFile },
+        readyLog: /nats: subscribed to agent\.\*\.inbox/,
+      }),
     });
-    gw = await TestGateway.start({
-      model,
-      agents: ["a", "b"],
-      plugins: [
-        natsPlugin({
-          url: server.url,
-          relay: { authToken: TOKEN, allowedTargets: { a: ["agent:b:*"], scheduler: ["agent:b:testchan:*"], http: ["agent:b:*"] } },
-        }),
-        { path: "test/fixtures/test-channel", id: "test-channel" },
-      ],
-      extraConfig: { channels: { testchan: { enabled: true } } },
-      env: { TESTCHAN_OUT: outFile },
-      readyLog: /nats: subscribed to agent\.\*\.inbox/,
-    });
-    nc = await connect({ servers: server.url });
+    ({ model, gw, nc } = stack);
     // The user talked to b on testchan earlier: one turn of history, then the channel records the route.
     const run = await gw.runAgent({ sessionKey: CHAN, message: HISTORY });
     assert.equal(run.status, "ok");
@@ -84,12 +80,7 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
     assert.deepEqual((await route(CHAN)).delivery?.context, { channel: "testchan", to: "user-7" });
   });
   after(async () => {
-    // RELAY_E2E_LOG=<file> keeps the gateway's log for debugging
-    if (process.env.RELAY_E2E_LOG && gw) writeFileSync(process.env.RELAY_E2E_LOG, gw.logs());
-    await nc?.close();
-    await gw?.dispose();
-    await model?.close();
-    await server?.stop();
+    await stack?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

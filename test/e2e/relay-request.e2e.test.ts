@@ -1,11 +1,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel, promptText } from "../harness/model-server.ts";
-import { NatsServer } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
+import { startStack, type Stack } from "../harness/stack.ts";
 import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
 
 // Agent request/reply over NATS in one gateway: agents a and b ask each other with the nats tool, and an
@@ -16,7 +15,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Answer = { ok: boolean; from?: string; body?: string; sessionKey?: string; runId?: string; error?: string };
 
 describe("relay: agent request/reply over NATS", { timeout: 600_000 }, () => {
-  let server: NatsServer;
+  let stack: Stack;
   let model: ScriptedModel;
   let gw: TestGateway;
   let nc: NatsConnection;
@@ -24,37 +23,30 @@ describe("relay: agent request/reply over NATS", { timeout: 600_000 }, () => {
   let markSlowAnswered = (): void => {};
 
   before(async () => {
-    server = await NatsServer.start({ jetstream: false });
-    model = await ScriptedModel.start();
-    model.reply(async (req) => {
-      const agent = agentOf(req);
-      const last = lastUserText(req);
-      if (hasToolResult(req)) return { text: `${agent} got: ${toolResultText(req)}` };
-      const ask = /^ASK (\S+) (.+)$/.exec(last);
-      if (ask) return { toolCalls: [{ name: "nats", arguments: { action: "request", to: ask[1], message: ask[2] } }] };
-      const tag = /\((q-[a-z0-9-]+)\)/.exec(last)?.[1];
-      if (tag?.startsWith("q-slow")) {
-        await sleep(SLOW_MS);
-        markSlowAnswered();
-      }
-      return { text: `${agent} answers ${tag ?? "?"}` };
+    stack = await startStack({
+      jetstream: false,
+      reply: async (req) => {
+        const agent = agentOf(req);
+        const last = lastUserText(req);
+        if (hasToolResult(req)) return { text: `${agent} got: ${toolResultText(req)}` };
+        const ask = /^ASK (\S+) (.+)$/.exec(last);
+        if (ask) return { toolCalls: [{ name: "nats", arguments: { action: "request", to: ask[1], message: ask[2] } }] };
+        const tag = /\((q-[a-z0-9-]+)\)/.exec(last)?.[1];
+        if (tag?.startsWith("q-slow")) {
+          await sleep(SLOW_MS);
+          markSlowAnswered();
+        }
+        return { text: `${agent} answers ${tag ?? "?"}` };
+      },
+      gateway: (url) => ({
+        agents: ["a", "b"],
+        plugins: [natsPlugin({ url, events: { enabled: false }, relay: { allowedTargets: { a: ["agent:b:*"], b: ["agent:a:*"], ext: ["agent:b:main"] } } })],
+        readyLog: /nats: subscribed to agent\.\*\.inbox/,
+      }),
     });
-    gw = await TestGateway.start({
-      model,
-      agents: ["a", "b"],
-      plugins: [natsPlugin({ url: server.url, events: { enabled: false }, relay: { allowedTargets: { a: ["agent:b:*"], b: ["agent:a:*"], ext: ["agent:b:main"] } } })],
-      readyLog: /nats: subscribed to agent\.\*\.inbox/,
-    });
-    nc = await connect({ servers: server.url });
+    ({ model, gw, nc } = stack);
   });
-  after(async () => {
-    // RELAY_E2E_LOG=<file> keeps the gateway's log for debugging
-    if (process.env.RELAY_E2E_LOG && gw) writeFileSync(process.env.RELAY_E2E_LOG, gw.logs());
-    await nc?.close();
-    await gw?.dispose();
-    await model?.close();
-    await server?.stop();
-  });
+  after(() => stack?.stop());
 
   test("a's nats tool request to b returns b's answer", async () => {
     const from = model.requests.length;

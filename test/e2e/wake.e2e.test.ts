@@ -6,31 +6,23 @@ import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel, promptText } from "../harness/model-server.ts";
 import { NatsServer } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
+import { startStack, type Stack } from "../harness/stack.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("wake through a real gateway", () => {
-  let server: NatsServer;
+  let stack: Stack;
   let model: ScriptedModel;
   let gw: TestGateway;
   let nc: NatsConnection;
 
   before(async () => {
-    server = await NatsServer.start();
-    model = await ScriptedModel.start();
-    gw = await TestGateway.start({
-      model,
-      plugins: [natsPlugin({ url: server.url, events: { enabled: false } })],
-      readyLog: /nats: subscribed to agent\.\*\.inbox/,
+    stack = await startStack({
+      gateway: (url) => ({ plugins: [natsPlugin({ url, events: { enabled: false } })], readyLog: /nats: subscribed to agent\.\*\.inbox/ }),
     });
-    nc = await connect({ servers: server.url });
+    ({ model, gw, nc } = stack);
   });
-  after(async () => {
-    await nc?.close();
-    await gw?.dispose();
-    await model?.close();
-    await server?.stop();
-  });
+  after(() => stack?.stop());
 
   test("an urgent message reaches the model prompt as a system event", async () => {
     const reply = await nc.request("agent.main.inbox", JSON.stringify({ from: "alertmanager", body: "Service X is down (urgent-1)", priority: "urgent" }), { timeout: 5000 });
