@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { registerCli } from "./src/cli/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { registerEventHooks } from "./src/events/hooks.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
@@ -12,6 +13,9 @@ export default definePluginEntry({
   name: "NATS",
   description: "Agents on NATS: wake from subjects, the nats tool, a never-lose event store in JetStream, relay.",
   register(api) {
+    registerCli(api);
+    // Root help only collects CLI descriptors; the runtime is not available in that mode.
+    if (api.registrationMode === "cli-metadata") return;
     const cfg = loadConfig(api.pluginConfig, api.logger);
     if (!cfg) return;
     const stateDir = join(api.runtime.state.resolveStateDir(), "plugins", "nats");

@@ -1,3 +1,4 @@
+import { CLI_DESCRIPTOR } from "../src/cli/register.ts";
 import { ConfigSchema } from "../src/config/schema.ts";
 
 /** Tools this plugin registers; the host refuses registerTool for names not declared here. */
@@ -27,6 +28,7 @@ export function buildManifest(): Record<string, unknown> {
     description: "Agents on NATS: wake from subjects, the nats tool, a never-lose event store in JetStream, relay to the user's channel.",
     activation: { onStartup: true },
     contracts: { tools: TOOL_NAMES },
+    cliCommands: [CLI_DESCRIPTOR],
     uiHints,
     configSchema: JSON.parse(JSON.stringify(ConfigSchema)) as unknown,
   };

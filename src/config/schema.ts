@@ -1,7 +1,7 @@
 import { Type, type Static } from "typebox";
+import { AGENT_ID_PATTERN } from "../shared/session-key.ts";
 
-/** Agent ids as OpenClaw writes them: lowercase letters, digits, `_` and `-` (no dots, wildcards, spaces). */
-export const AGENT_ID_PATTERN = "^[a-z0-9][a-z0-9_-]{0,63}$";
+export { AGENT_ID_PATTERN };
 const NATS_URL_PATTERN = "^(nats|tls|ws|wss)://[^\\s]+$";
 const SUBJECT_PATTERN = "^[^\\s]+$";
 

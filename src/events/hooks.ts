@@ -1,6 +1,7 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import type { EventsConfig } from "../config/schema.ts";
 import type { EventInput } from "./envelope.ts";
+import { agentOfSessionKey } from "../shared/session-key.ts";
 import {
   hookEnabled,
   llmInput,
@@ -13,7 +14,6 @@ import {
   sessionEvent,
   toolCall,
   toolResult,
-  agentFromSessionKey,
   type HookName,
 } from "./mapping.ts";
 
@@ -66,11 +66,11 @@ export function registerEventHooks(api: OpenClawPluginApi, cfg: EventsConfig, si
     );
   if (on("subagent_spawned"))
     api.on("subagent_spawned", (e, ctx) =>
-      sink.record(sessionEvent("subagent.spawned", { childSessionKey: e.childSessionKey, agentId: e.agentId, mode: e.mode, label: e.label }, { runId: e.runId, sessionKey: ctx.requesterSessionKey, agentId: agentFromSessionKey(ctx.requesterSessionKey) })),
+      sink.record(sessionEvent("subagent.spawned", { childSessionKey: e.childSessionKey, agentId: e.agentId, mode: e.mode, label: e.label }, { runId: e.runId, sessionKey: ctx.requesterSessionKey, agentId: agentOfSessionKey(ctx.requesterSessionKey) })),
     );
   if (on("subagent_ended"))
     api.on("subagent_ended", (e, ctx) =>
-      sink.record(sessionEvent("subagent.ended", { targetSessionKey: e.targetSessionKey, reason: e.reason, outcome: e.outcome, error: e.error }, { runId: e.runId, sessionKey: ctx.requesterSessionKey, agentId: agentFromSessionKey(ctx.requesterSessionKey) })),
+      sink.record(sessionEvent("subagent.ended", { targetSessionKey: e.targetSessionKey, reason: e.reason, outcome: e.outcome, error: e.error }, { runId: e.runId, sessionKey: ctx.requesterSessionKey, agentId: agentOfSessionKey(ctx.requesterSessionKey) })),
     );
   if (on("gateway_start")) api.on("gateway_start", (e) => sink.record(sessionEvent("gateway.start", { port: e.port }, {})));
   if (on("gateway_stop")) api.on("gateway_stop", (e) => sink.record(sessionEvent("gateway.stop", { reason: e.reason }, {})));

@@ -1,5 +1,6 @@
 import type { EventsConfig } from "../config/schema.ts";
 import type { EventInput, EventMeta } from "./envelope.ts";
+import { agentOfSessionKey } from "../shared/session-key.ts";
 
 /** The hook → event type table (README lists it). Seed event-store names kept; the rest in the same style. */
 export const HOOK_EVENT_TYPES = {
@@ -48,15 +49,11 @@ export interface HookCtx {
 
 export type Capture = EventsConfig["capture"];
 
-export function agentFromSessionKey(sessionKey: string | undefined): string | undefined {
-  if (!sessionKey?.startsWith("agent:")) return undefined;
-  return sessionKey.split(":")[1] || undefined;
-}
 
 function base(type: string, ctx: HookCtx, payload: Record<string, unknown>, meta: EventMeta = {}): EventInput {
   const channel = ctx.channelId ?? ctx.channel ?? ctx.messageProvider;
   return {
-    agent: ctx.agentId ?? agentFromSessionKey(ctx.sessionKey) ?? "system",
+    agent: ctx.agentId ?? agentOfSessionKey(ctx.sessionKey) ?? "system",
     session: ctx.sessionKey,
     type,
     visibility: type.startsWith("msg.") ? "public" : "internal",

@@ -1,4 +1,5 @@
 import type { Logger } from "../shared/logger.ts";
+import { agentOfSessionKey } from "../shared/session-key.ts";
 import { isRefusal, type Caller, type NotifyRequest, type NotifyResult } from "./relay.ts";
 import { checkFields, NotifyParameters, type NotifyParams } from "./request.ts";
 
@@ -26,7 +27,7 @@ export function describeNotify(result: NotifyResult): string {
  * refusals come back as results, never as exceptions into the agent loop.
  */
 export function notifyTool(notify: Notify, ctx: { agentId?: string; sessionKey?: string }, log: Logger) {
-  const caller: Caller = { id: ctx.agentId ?? ctx.sessionKey?.split(":")[1] ?? "unknown", via: "tool", sessionKey: ctx.sessionKey };
+  const caller: Caller = { id: ctx.agentId ?? agentOfSessionKey(ctx.sessionKey) ?? "unknown", via: "tool", sessionKey: ctx.sessionKey };
   return {
     name: "notify_agent",
     label: "Notify agent",

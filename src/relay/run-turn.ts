@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { errorMessage } from "../shared/logger.ts";
+import { agentOfSessionKey } from "../shared/session-key.ts";
 
 /** Where the host delivers a session's replies: its last external route (channel + recipient). */
 export interface SessionRoute {
@@ -72,7 +73,7 @@ export async function runTurn(rt: TurnRuntime, req: TurnRequest): Promise<TurnOu
   return { kind: "finished", runId, sessionKey, answer, delivery: waited.delivery };
 }
 
-/** The agent id of `agent:<id>:…`. */
+/** The agent id of `agent:<id>:…` ("" for a key that is not one; callers pass validated keys). */
 export function agentOf(sessionKey: string): string {
-  return sessionKey.split(":")[1] ?? "";
+  return agentOfSessionKey(sessionKey) ?? "";
 }

@@ -1,8 +1,7 @@
-import { AGENT_ID_PATTERN } from "../config/schema.ts";
+import { isAgentId } from "../shared/session-key.ts";
 import { isPublishableSubject, subjectMatches } from "../shared/subjects.ts";
 
 const RESERVED_PREFIXES = ["$JS", "$SYS", "$KV", "_INBOX"];
-const AGENT_ID = new RegExp(AGENT_ID_PATTERN);
 
 export class SubjectRefused extends Error {
   constructor(message: string) {
@@ -15,7 +14,7 @@ export class SubjectRefused extends Error {
 export function resolveToolSubject(params: { subject?: string; to?: string }): string {
   if (params.subject && params.to) throw new SubjectRefused("give either subject or to, not both");
   if (params.to !== undefined) {
-    if (!AGENT_ID.test(params.to)) throw new SubjectRefused(`to "${params.to}" is not an agent id (lowercase letters, digits, _ or -)`);
+    if (!isAgentId(params.to)) throw new SubjectRefused(`to "${params.to}" is not an agent id (lowercase letters, digits, _ or -)`);
     return `agent.${params.to}.inbox`;
   }
   if (params.subject === undefined) throw new SubjectRefused("subject or to is required");

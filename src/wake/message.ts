@@ -1,12 +1,11 @@
 import { Type, type Static } from "typebox";
 import { Compile } from "typebox/compile";
 import { schemaProblems } from "../shared/schema-problems.ts";
-import { AGENT_ID_PATTERN } from "../config/schema.ts";
+import { AGENT_ID_PATTERN, SESSION_KEY_MAX_LENGTH, SESSION_KEY_PATTERN } from "../shared/session-key.ts";
 
 export const PRIORITIES = ["urgent", "normal", "low"] as const;
 export type Priority = (typeof PRIORITIES)[number];
 export const PrioritySchema = Type.Union([Type.Literal("urgent"), Type.Literal("normal"), Type.Literal("low")]);
-export const SESSION_KEY_PATTERN = "^agent:[a-z0-9][a-z0-9_-]{0,63}:\\S+$";
 
 /** The wire format of a wake message (seed nats-wake), plus the relay's `deliver` / `expectReply`. */
 export const WakeMessageSchema = Type.Object(
@@ -14,7 +13,7 @@ export const WakeMessageSchema = Type.Object(
     from: Type.String({ minLength: 1, maxLength: 256 }),
     body: Type.String({ minLength: 1 }),
     to: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN })),
-    sessionKey: Type.Optional(Type.String({ pattern: SESSION_KEY_PATTERN, maxLength: 512 })),
+    sessionKey: Type.Optional(Type.String({ pattern: SESSION_KEY_PATTERN, maxLength: SESSION_KEY_MAX_LENGTH })),
     priority: Type.Optional(PrioritySchema),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     deliver: Type.Optional(Type.Boolean()),

@@ -1,4 +1,4 @@
-import { AGENT_ID_PATTERN } from "../config/schema.ts";
+import { AGENT_ID_PATTERN, agentOfSessionKey, mainSessionKey } from "../shared/session-key.ts";
 import type { Priority, WakeMessage } from "./message.ts";
 
 export interface WakeTarget {
@@ -13,9 +13,9 @@ const AGENT_SUBJECT = new RegExp(`^agent\\.(${AGENT_ID_PATTERN.slice(1, -1)})\\.
  * (so a bare publish to agent.ops.inbox reaches ops); else the default agent's main session.
  */
 export function resolveTarget(message: Pick<WakeMessage, "sessionKey" | "to">, defaultAgent: string, subject = ""): WakeTarget {
-  if (message.sessionKey) return { agentId: message.sessionKey.split(":")[1] ?? defaultAgent, sessionKey: message.sessionKey };
+  if (message.sessionKey) return { agentId: agentOfSessionKey(message.sessionKey) ?? defaultAgent, sessionKey: message.sessionKey };
   const agentId = message.to ?? AGENT_SUBJECT.exec(subject)?.[1] ?? defaultAgent;
-  return { agentId, sessionKey: `agent:${agentId}:main` };
+  return { agentId, sessionKey: mainSessionKey(agentId) };
 }
 
 /** `[URGENT from alertmanager] Service X is down` */

@@ -42,6 +42,14 @@ export interface RunAgentOptions {
 
 type JsonObject = { [key: string]: unknown };
 
+/** What an `openclaw …` CLI run printed and how it ended. */
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
 /** What `openclaw agent --json` prints for a gateway-backed turn (the fields tests use; more exist). */
 export interface AgentRunResult {
   runId: string;
@@ -205,6 +213,29 @@ export class TestGateway {
   async call(method: string, params: object = {}, timeoutMs = 30_000): Promise<JsonObject> {
     const args = ["gateway", "call", method, "--params", JSON.stringify(params), "--json", "--timeout", String(timeoutMs)];
     return this.cli(args, timeoutMs + 5_000);
+  }
+
+  /**
+   * Any `openclaw …` CLI command with this gateway's config, state and token; never rejects on a
+   * non-zero exit (tests assert on code, stdout and stderr).
+   */
+  openclaw(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<CliRun> {
+    return new Promise((resolvePromise) => {
+      const child = spawn(process.execPath, [OPENCLAW_ENTRY, ...args], { cwd: REPO_ROOT, env: { ...this.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+      this.cliProcs.add(child);
+      live.add(child);
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+      child.stderr?.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        this.cliProcs.delete(child);
+        live.delete(child);
+        resolvePromise({ code, signal, stdout: stdout.replace(ANSI, ""), stderr: stderr.replace(ANSI, "") });
+      });
+    });
   }
 
   /** Graceful stop: SIGTERM, then SIGKILL after 10 s. Keeps the dirs for restart(). */

@@ -1,0 +1,45 @@
+/**
+ * OpenClaw agent ids and session keys: the one place that validates, parses and builds them.
+ *
+ * A session key is `agent:<agentId>:<rest>`; `<rest>` is `main` for an agent's main session, or the
+ * host's routing shape (`telegram:direct:42`, `discord:group:7:thread:9`, …). Everything else in the
+ * plugin goes through these helpers instead of splitting on ":" itself.
+ */
+
+/** Agent ids as OpenClaw writes them: lowercase letters, digits, `_` and `-` (no dots, wildcards, spaces). */
+export const AGENT_ID_PATTERN = "^[a-z0-9][a-z0-9_-]{0,63}$";
+/** `agent:<agentId>:<rest>` with a non-empty rest and no whitespace. */
+export const SESSION_KEY_PATTERN = "^agent:[a-z0-9][a-z0-9_-]{0,63}:\\S+$";
+export const SESSION_KEY_MAX_LENGTH = 512;
+
+const AGENT_ID = new RegExp(AGENT_ID_PATTERN);
+const SESSION_KEY = new RegExp(SESSION_KEY_PATTERN);
+
+export function isAgentId(value: string): boolean {
+  return AGENT_ID.test(value);
+}
+
+export function isSessionKey(value: string): boolean {
+  return value.length <= SESSION_KEY_MAX_LENGTH && SESSION_KEY.test(value);
+}
+
+/** `agent:<agentId>:main`. */
+export function mainSessionKey(agentId: string): string {
+  return `agent:${agentId}:main`;
+}
+
+/** The agent id of `agent:<id>:…`, or undefined for anything that is not a session key. */
+export function agentOfSessionKey(sessionKey: string | undefined): string | undefined {
+  if (!sessionKey?.startsWith("agent:")) return undefined;
+  const end = sessionKey.indexOf(":", 6);
+  const id = end === -1 ? sessionKey.slice(6) : sessionKey.slice(6, end);
+  return id.length > 0 ? id : undefined;
+}
+
+/** The part after `agent:<id>:` (`main`, `telegram:direct:42`, …), or undefined. */
+export function restOfSessionKey(sessionKey: string): string | undefined {
+  const agentId = agentOfSessionKey(sessionKey);
+  if (!agentId) return undefined;
+  const rest = sessionKey.slice(6 + agentId.length + 1);
+  return rest.length > 0 ? rest : undefined;
+}
