@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { agentProtocolDeps, agentProtocolSettings } from "./src/agent-protocol/register.ts";
 import { registerCli } from "./src/cli/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { registerEventHooks } from "./src/events/hooks.ts";
@@ -19,7 +20,8 @@ export default definePluginEntry({
     const cfg = loadConfig(api.pluginConfig, api.logger);
     if (!cfg) return;
     const stateDir = join(api.runtime.state.resolveStateDir(), "plugins", "nats");
-    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: api.logger, stateDir });
+    const agentProtocol = cfg.agentProtocol.enabled ? { settings: agentProtocolSettings(cfg, api.version), deps: agentProtocolDeps(api, cfg, api.logger) } : undefined;
+    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: api.logger, stateDir, agentProtocol });
 
     const events = rt.events;
     registerNatsTool(api, cfg, rt.link);
@@ -30,6 +32,7 @@ export default definePluginEntry({
       link: () => rt.link.status(),
       wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary(), hostMicros: rt.wake.dispatcher.hostMicros.summary() }),
       events: events && (() => events.status()),
+      agentProtocol: rt.agentProtocol && (() => rt.agentProtocol?.status()),
     });
 
     api.registerService({

@@ -115,6 +115,24 @@ export const RelaySchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** Subject tokens of the agent protocol (spec §2.2 SHOULD): 1-63 of a-z, 0-9, `-`, `_`. */
+const PROTOCOL_TOKEN = "^[a-z0-9_-]{1,63}$";
+
+export const AgentProtocolSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false, description: "register the hosted agents as Synadia Agent Protocol v0.3 services" }),
+    owner: Type.String({ pattern: PROTOCOL_TOKEN, default: "default", description: "the owner token: agents.prompt.oc.<owner>.<name>" }),
+    agents: Type.Optional(Type.Array(Type.String({ pattern: AGENT_ID_PATTERN }), { description: "agent ids to register; default every agent this gateway hosts" })),
+    names: Type.Record(Type.String({ pattern: AGENT_ID_PATTERN }), Type.String({ pattern: PROTOCOL_TOKEN }), { default: {}, description: "instance name per agent id (default: the agent id)" }),
+    heartbeatIntervalS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
+    keepAliveS: Type.Integer({ minimum: 1, maximum: 30, default: 20, description: "send a status ack after this many quiet seconds during a turn" }),
+    maxPayload: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*(B|KB|MB|GB)$", description: "largest prompt request advertised and accepted; default and ceiling: the server's max_payload" })),
+    maxConcurrentTurns: Type.Integer({ minimum: 1, maximum: 1000, default: 4, description: "prompt turns at once on this gateway; more get 429" }),
+    maxTurnsPerCaller: Type.Integer({ minimum: 1, maximum: 100, default: 1, description: "prompt turns at once per caller; more get 429" }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true }),
@@ -131,6 +149,7 @@ export const ConfigSchema = Type.Object(
     tool: ToolSchema,
     events: EventsSchema,
     relay: RelaySchema,
+    agentProtocol: AgentProtocolSchema,
   },
   { additionalProperties: false },
 );
@@ -140,4 +159,5 @@ export type Credentials = Static<typeof CredentialsSchema>;
 export type TlsOptions = Static<typeof TlsSchema>;
 export type EventsConfig = Static<typeof EventsSchema>;
 export type RelayConfig = Static<typeof RelaySchema>;
+export type AgentProtocolConfig = Static<typeof AgentProtocolSchema>;
 export type AgentStreamConfig = Static<typeof AgentStreamSchema>;

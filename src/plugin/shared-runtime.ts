@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { AgentProtocolService, type AgentProtocolDeps, type AgentProtocolSettings } from "../agent-protocol/service.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { NatsLink } from "../connection/link.ts";
 import type { ConnectionSettings } from "../connection/options.ts";
@@ -22,10 +23,12 @@ export class NatsRuntime {
   readonly link: NatsLink;
   readonly wake: WakeService;
   readonly events: EventStore | undefined;
+  /** Agent protocol v0.3 services for the hosted agents (`agentProtocol.enabled`). */
+  readonly agentProtocol: AgentProtocolService | undefined;
   private readonly stateDir: string;
   private started = false;
 
-  constructor(cfg: NatsPluginConfig, deps: { system: SystemRuntime; logger: Logger; stateDir: string }) {
+  constructor(cfg: NatsPluginConfig, deps: RuntimeDeps) {
     this.cfg = cfg;
     this.configKey = JSON.stringify(cfg);
     this.stateDir = deps.stateDir;
@@ -39,6 +42,7 @@ export class NatsRuntime {
     this.link = new NatsLink(settings, deps.logger);
     this.wake = new WakeService(cfg, deps.system, deps.logger);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
+    this.agentProtocol = deps.agentProtocol ? new AgentProtocolService(deps.agentProtocol.settings, deps.agentProtocol.deps) : undefined;
   }
 
   async start(): Promise<void> {
@@ -46,6 +50,7 @@ export class NatsRuntime {
     this.started = true;
     mkdirSync(this.stateDir, { recursive: true });
     this.wake.attach(this.link);
+    this.agentProtocol?.attach(this.link);
     void this.link.start();
     await this.events?.start();
   }
@@ -54,10 +59,19 @@ export class NatsRuntime {
     if (!this.started) return;
     this.started = false;
     await this.wake.stop();
+    await this.agentProtocol?.stop();
     await this.events?.flush(2000);
     await this.events?.stop();
     await this.link.stop();
   }
+}
+
+export interface RuntimeDeps {
+  system: SystemRuntime;
+  logger: Logger;
+  stateDir: string;
+  /** Host side of the agent protocol; given only when `agentProtocol.enabled`. */
+  agentProtocol?: { settings: AgentProtocolSettings; deps: AgentProtocolDeps };
 }
 
 const SLOT = Symbol.for("openclaw-nats.runtime");
@@ -67,7 +81,7 @@ type Slot = { [SLOT]?: NatsRuntime };
  * The process-wide runtime for this config: the existing one when the config matches, else a new one
  * (an instance registered with a new config gets its own; the old one is stopped by its own service).
  */
-export function acquireRuntime(cfg: NatsPluginConfig, deps: { system: SystemRuntime; logger: Logger; stateDir: string }): NatsRuntime {
+export function acquireRuntime(cfg: NatsPluginConfig, deps: RuntimeDeps): NatsRuntime {
   const slot = globalThis as Slot;
   const existing = slot[SLOT];
   if (existing && existing.configKey === JSON.stringify(cfg)) return existing;

@@ -43,3 +43,17 @@ export function restOfSessionKey(sessionKey: string): string | undefined {
   const rest = sessionKey.slice(6 + agentId.length + 1);
   return rest.length > 0 ? rest : undefined;
 }
+
+/**
+ * A caller's own conversation with an agent over the agent protocol: `agent:<agentId>:nats:<callerKey>`.
+ * `callerKey` is one lowercase token without `:` (the host lowercases session keys, and a third `:`-part
+ * would make the host read `nats:<kind>:<peer>` as a delivery route).
+ */
+export const NATS_CALLER_KEY_PATTERN = "^[a-z0-9][a-z0-9_-]{0,127}$";
+const NATS_CALLER_KEY = new RegExp(NATS_CALLER_KEY_PATTERN);
+
+export function natsCallerSessionKey(agentId: string, callerKey: string): string {
+  if (!isAgentId(agentId)) throw new Error(`not an agent id: ${JSON.stringify(agentId)}`);
+  if (!NATS_CALLER_KEY.test(callerKey)) throw new Error(`not a NATS caller key: ${JSON.stringify(callerKey)}`);
+  return `agent:${agentId}:nats:${callerKey}`;
+}

@@ -1,3 +1,4 @@
+import type { AgentProtocolStatus } from "../agent-protocol/service.ts";
 import type { LinkStatus } from "../connection/link.ts";
 import type { EventStoreStatus } from "../events/store.ts";
 
@@ -18,6 +19,7 @@ export interface PluginStatus {
     hostMicros: LatencySummary;
   };
   events: EventStoreStatus | { enabled: false };
+  agentProtocol: AgentProtocolStatus | { enabled: false };
 }
 
 export interface StatusSources {
@@ -25,6 +27,7 @@ export interface StatusSources {
   link: () => LinkStatus;
   wake: () => PluginStatus["wake"];
   events: (() => Promise<EventStoreStatus>) | undefined;
+  agentProtocol?: (() => AgentProtocolStatus | undefined) | undefined;
 }
 
 export async function collectStatus(src: StatusSources): Promise<PluginStatus> {
@@ -32,6 +35,7 @@ export async function collectStatus(src: StatusSources): Promise<PluginStatus> {
     connection: { ...src.link(), url: src.url },
     wake: src.wake(),
     events: src.events ? await src.events() : { enabled: false },
+    agentProtocol: src.agentProtocol?.() ?? { enabled: false },
   };
 }
 
@@ -51,5 +55,8 @@ export function formatStatus(s: PluginStatus): string {
     lines.push(`Spool: ${fmt(e.spoolDepth)} waiting (${fmt(e.spoolBytes)} of ${fmt(e.spoolMaxBytes)} bytes) · published ${fmt(e.published)}, duplicates ${fmt(e.duplicates)}, failures ${fmt(e.failures)}, dropped ${fmt(e.dropped)}`);
     if (e.lastError) lines.push(`Last event error: ${e.lastError}`);
   }
+  const ap = s.agentProtocol;
+  if ("enabled" in ap) lines.push("Agent protocol: off");
+  else lines.push(`Agent protocol: ${ap.agents.map((a) => a.prompt).join(", ") || "no agents registered"} · ${ap.activeTurns} turn(s) running`);
   return lines.join("\n");
 }

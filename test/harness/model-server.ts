@@ -34,7 +34,13 @@ export interface ToolCallReply {
   arguments: object;
 }
 
-export type ModelReply = { text: string; toolCalls?: ToolCallReply[] } | { text?: string; toolCalls: ToolCallReply[] };
+/** How a streamed reply's text is cut into deltas: these parts in order, with a pause before each after the first. */
+export interface ReplyStreaming {
+  parts: string[];
+  delayMs?: number;
+}
+
+export type ModelReply = ({ text: string; toolCalls?: ToolCallReply[] } | { text?: string; toolCalls: ToolCallReply[] }) & { streaming?: ReplyStreaming };
 
 export type ReplyHandler = (req: RecordedRequest) => ModelReply | Promise<ModelReply>;
 
@@ -183,7 +189,13 @@ export class ScriptedModel {
       res.write(`data: ${JSON.stringify(payload)}\n\n`);
     };
     chunk({ role: "assistant", content: "" }, null);
-    if (text) chunk({ content: text }, null);
+    if (reply.streaming) {
+      for (const [i, part] of reply.streaming.parts.entries()) {
+        if (i > 0 && reply.streaming.delayMs) await new Promise((r) => setTimeout(r, reply.streaming?.delayMs));
+        if (res.destroyed) return;
+        chunk({ content: part }, null);
+      }
+    } else if (text) chunk({ content: text }, null);
     toolCalls.forEach((tc, index) => {
       chunk({ tool_calls: [{ index, id: tc.id, type: "function", function: { name: tc.function.name, arguments: "" } }] }, null);
       chunk({ tool_calls: [{ index, function: { arguments: tc.function.arguments } }] }, null);

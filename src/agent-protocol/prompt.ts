@@ -1,0 +1,157 @@
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { checkTarget, type AllowedTargets } from "../relay/targets.ts";
+import { errorMessage, type Logger } from "../shared/logger.ts";
+import { agentOfSessionKey, natsCallerSessionKey, restOfSessionKey } from "../shared/session-key.ts";
+import { AssistantText } from "./assistant-text.ts";
+import { callerOf, describeCaller, type Caller, type Sender, type SenderGate } from "./caller.ts";
+import type { ErrorCode } from "./chunks.ts";
+import { EXTENSION_FIELD, parseEnvelope } from "./envelope.ts";
+import type { TurnLimits } from "./limits.ts";
+import type { MicroService } from "./micro.ts";
+import { ReplyStream } from "./reply.ts";
+import type { AgentAddress } from "./subjects.ts";
+import type { StreamingTurns } from "./turns.ts";
+
+/** Everything one agent's prompt endpoint needs; shared by all its requests. */
+export interface PromptEndpoint {
+  address: AgentAddress;
+  service: MicroService;
+  turns: StreamingTurns;
+  limits: TurnLimits;
+  gate: SenderGate;
+  allowedTargets: AllowedTargets | undefined;
+  timeoutMs: number;
+  keepAliveMs: number;
+  /** The advertised `max_payload` (§2.1), enforced here too (§5.4). */
+  maxPayloadBytes: number;
+  /** Streams still open, so a stopping gateway can end them properly. */
+  open: Set<ReplyStream>;
+  log: Logger;
+}
+
+/** Suggested wait in a 429's JSON body (§9.1). */
+const RETRY_AFTER_S = 5;
+
+class Refusal {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly extra?: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, extra?: Record<string, unknown>) {
+    this.code = code;
+    this.message = message;
+    this.extra = extra;
+  }
+}
+
+/** Which session the turn runs in: the caller's own, or (extension) one it may pick. */
+function targetSession(ep: PromptEndpoint, caller: Caller, picked: string | undefined): { sessionKey: string; picked: boolean } | Refusal {
+  const agentId = ep.address.agentId;
+  const own = natsCallerSessionKey(agentId, caller.key);
+  if (picked === undefined || picked === own) {
+    const d = checkTarget(ep.allowedTargets, caller.id, own);
+    return d.ok ? { sessionKey: own, picked: false } : new Refusal(403, d.reason);
+  }
+  if (agentOfSessionKey(picked) !== agentId) return new Refusal(400, `${EXTENSION_FIELD}.sessionKey ${picked} is not a session of agent ${agentId}`);
+  // Another NATS caller's conversation is that caller's alone, whatever the patterns say.
+  if (restOfSessionKey(picked)?.startsWith("nats:")) return new Refusal(403, `${picked} is another NATS caller's session`);
+  // Picking a session is opt-in: without allowedTargets nobody may (unlike the relay, where no list means everyone).
+  if (!ep.allowedTargets) return new Refusal(403, `picking a session needs relay.allowedTargets to list it for caller "${caller.id}"`);
+  const d = checkTarget(ep.allowedTargets, caller.id, picked);
+  if (!d.ok) return new Refusal(403, d.reason);
+  if (!ep.turns.exists(picked)) return new Refusal(404, `no session ${picked}`);
+  return { sessionKey: picked, picked: true };
+}
+
+/** What the agent reads when someone else's turn lands in a picked session. */
+function pickedText(sender: Sender, prompt: string): string {
+  const who = sender.kind === "verified" ? `${sender.name ? `${sender.name} ` : ""}(NATS user ${sender.user})` : "an unsigned NATS caller";
+  return `[from ${who}] ${prompt}`;
+}
+
+/**
+ * One prompt request (spec §5, §6, §9): validate, classify the sender, choose the session, take a turn
+ * slot, ack, then run the agent's real turn and stream its assistant output; every path ends with the
+ * terminator, refusals with an error frame first and no ack.
+ */
+export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: Msg): Promise<void> {
+  const done = ep.service.begin("prompt");
+  const agentId = ep.address.agentId;
+  if (!msg.reply) {
+    ep.log.warn(`nats: agent protocol: prompt for ${agentId} on ${msg.subject} has no reply subject; ignored (there is nobody to answer)`);
+    done("no reply subject");
+    return;
+  }
+  const out = new ReplyStream(nc, msg.reply);
+  ep.open.add(out);
+  let who = "unknown caller";
+  let release: (() => void) | undefined;
+  try {
+    const outcome = await serve(ep, msg, out, (w) => (who = w), (r) => (release = r));
+    if (outcome instanceof Refusal) {
+      out.error(outcome.code, outcome.message, outcome.extra);
+      ep.log.warn(`nats: agent protocol: prompt for ${agentId} from ${who} refused (${outcome.code}): ${outcome.message}`);
+      done(`${outcome.code}: ${outcome.message}`);
+    } else done(outcome);
+  } catch (err) {
+    const error = `internal error: ${errorMessage(err)}`;
+    out.error(500, error);
+    ep.log.error(`nats: agent protocol: prompt for ${agentId} from ${who}: ${error}`);
+    done(error);
+  } finally {
+    out.end();
+    ep.open.delete(out);
+    release?.();
+  }
+}
+
+/** Returns a Refusal (nothing ran), an error text (the turn went wrong, already told to the caller) or undefined. */
+async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, setWho: (w: string) => void, setRelease: (r: () => void) => void): Promise<Refusal | string | undefined> {
+  const agentId = ep.address.agentId;
+  if (msg.data.length > ep.maxPayloadBytes) return new Refusal(400, `the request is ${msg.data.length} bytes; this endpoint's max_payload is ${ep.maxPayloadBytes}`);
+  const parsed = parseEnvelope(msg.data);
+  if (!parsed.ok) return new Refusal(400, parsed.error);
+  const check = ep.gate.check({ subject: msg.subject, data: msg.data, headers: msg.headers });
+  if (!check.ok) return new Refusal(check.code, check.error);
+  const caller = callerOf(check.sender, msg.reply as string);
+  setWho(describeCaller(caller, check.sender));
+
+  const target = targetSession(ep, caller, parsed.envelope.sessionKey);
+  if (target instanceof Refusal) return target;
+  const slot = ep.limits.acquire(caller.key);
+  if (!slot.ok) return new Refusal(429, slot.reason, { retry_after_s: RETRY_AFTER_S });
+  setRelease(slot.release);
+
+  // §6.4: the ack goes out before anything that waits on the model.
+  out.ack(ep.keepAliveMs);
+  const text = new AssistantText();
+  let runId = "";
+  const result = await ep.turns.run({
+    sessionKey: target.sessionKey,
+    message: target.picked ? pickedText(check.sender, parsed.envelope.prompt) : parsed.envelope.prompt,
+    timeoutMs: ep.timeoutMs,
+    onStarted: (id) => (runId = id),
+    onAssistant: (data) => out.response(text.push(data)),
+  });
+  const where = `${agentId} from ${describeCaller(caller, check.sender)} in ${target.sessionKey}`;
+  switch (result.kind) {
+    case "finished": {
+      out.response(text.finish(result.answer));
+      if (text.diverged) ep.log.warn(`nats: agent protocol: prompt for ${where}: run ${runId} rewrote text it had already streamed; the caller got the streamed version`);
+      ep.log.info(`nats: agent protocol: prompt for ${where}: run ${runId} answered (${out.chunks} chunks, ${out.responseBytes} response bytes${out.publishError ? `, publish failed: ${out.publishError}` : ""})`);
+      return undefined;
+    }
+    case "timeout": {
+      const error = `no answer within ${ep.timeoutMs} ms (relay.timeoutMs); run ${result.runId} goes on in ${target.sessionKey}`;
+      out.error(500, error);
+      ep.log.warn(`nats: agent protocol: prompt for ${where}: ${error}`);
+      return error;
+    }
+    case "failed":
+    case "not-started": {
+      const error = result.kind === "failed" ? `run ${result.runId} failed: ${result.error}` : `could not start a turn: ${result.error}`;
+      out.error(500, error);
+      ep.log.warn(`nats: agent protocol: prompt for ${where}: ${error}`);
+      return error;
+    }
+  }
+}
