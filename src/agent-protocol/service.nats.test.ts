@@ -173,7 +173,7 @@ describe("registration and discovery", () => {
 
   test("heartbeats: the first right after registration, then every interval_s; status answers the same shape", async () => {
     const beats: Array<{ subject: string; body: Record<string, unknown> }> = [];
-    const sub = nc.subscribe("agents.hb.*.*.*", { callback: (_e, m) => beats.push({ subject: m.subject, body: m.json() }) });
+    const sub = nc.subscribe("agents.hb.*.*.*", { callback: (_e, m) => void beats.push({ subject: m.subject, body: m.json() }) });
     await nc.flush();
     const late = await startService(new ScriptedTurns(), { owner: "beats", heartbeatIntervalS: 1 }, ["main"]);
     const id = late.status().agents[0].instanceId;
