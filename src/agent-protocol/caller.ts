@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { MsgHdrs } from "@nats-io/transport-node";
 
 /** What the request says about its sender (spec §13.1), once classified. */
 export type Sender =
@@ -55,14 +56,23 @@ export function describeCaller(caller: Caller, sender: Sender): string {
 }
 
 /** The outcome of looking at a request's `Agent-Sender` header (§13.7). */
-export type SenderCheck = { ok: true; sender: Sender } | { ok: false; code: 400 | 401 | 403; error: string };
+export type SenderAdmission = { ok: true; sender: Sender } | { ok: false; code: 400 | 401 | 403; error: string };
+
+export interface SenderRequest {
+  subject: string;
+  data: Uint8Array;
+  headers?: MsgHdrs;
+}
 
 /** Classifies (and, where configured, verifies and admits) the sender of a request. */
 export interface SenderGate {
   /** What `min_sender_trust` the prompt endpoint advertises; undefined: the §13 extension is not offered. */
   readonly minSenderTrust?: "any" | "signed";
-  check(req: { subject: string; data: Uint8Array; headers?: { get(name: string): string } }): SenderCheck;
+  /** A prompt: may refuse (400 malformed, 401 bad or missing signature, 403 refused sender). */
+  admit(req: SenderRequest): SenderAdmission;
+  /** A status probe: classified for the log, never refused (§13.9). */
+  classify(req: SenderRequest): string;
 }
 
 /** Without the §13 extension the header is ignored and every sender is absent (§13.13). */
-export const NO_SENDER_IDENTITY: SenderGate = { check: () => ({ ok: true, sender: { kind: "absent" } }) };
+export const NO_SENDER_IDENTITY: SenderGate = { admit: () => ({ ok: true, sender: { kind: "absent" } }), classify: () => "absent" };

@@ -110,7 +110,7 @@ async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, setWho: (w:
   if (msg.data.length > ep.maxPayloadBytes) return new Refusal(400, `the request is ${msg.data.length} bytes; this endpoint's max_payload is ${ep.maxPayloadBytes}`);
   const parsed = parseEnvelope(msg.data);
   if (!parsed.ok) return new Refusal(400, parsed.error);
-  const check = ep.gate.check({ subject: msg.subject, data: msg.data, headers: msg.headers });
+  const check = ep.gate.admit({ subject: msg.subject, data: msg.data, headers: msg.headers });
   if (!check.ok) return new Refusal(check.code, check.error);
   const caller = callerOf(check.sender, msg.reply as string);
   setWho(describeCaller(caller, check.sender));

@@ -4,8 +4,8 @@ import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { hostTurnRuntime } from "../relay/host-runtime.ts";
 import type { Logger } from "../shared/logger.ts";
-import { NO_SENDER_IDENTITY } from "./caller.ts";
 import { parseBytes } from "./chunks.ts";
+import { senderGate } from "./sender-gate.ts";
 import type { AgentProtocolDeps, AgentProtocolSettings } from "./service.ts";
 import { tokenProblem, type AgentAddress } from "./subjects.ts";
 import { hostStreamingTurns } from "./turns.ts";
@@ -69,7 +69,7 @@ export function agentProtocolDeps(api: HostApi, cfg: NatsPluginConfig, log: Logg
   const detached = AsyncLocalStorage.snapshot();
   return {
     turns: hostStreamingTurns(hostTurnRuntime(api.runtime, detached), api.runtime.events),
-    gate: NO_SENDER_IDENTITY,
+    gate: senderGate(cfg.agentProtocol.minSenderTrust),
     log,
     agents: () => resolveAgents(cfg, listAgentIds(api.runtime.config.current() as Parameters<typeof listAgentIds>[0]), log),
   };

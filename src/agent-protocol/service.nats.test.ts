@@ -1,12 +1,15 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
+import { connect, createInbox, headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { Svcm } from "@nats-io/services";
 import { collectC, readStream, streamC, streamV2, streamV3, type StreamResult } from "../../test/harness/agent-protocol-clients.ts";
 import { InfoResponse, PingResponse, StatsResponse, violations } from "../../test/harness/micro-schema.ts";
 import { NatsServer } from "../../test/harness/nats-server.ts";
 import type { Logger } from "../shared/logger.ts";
-import { NO_SENDER_IDENTITY } from "./caller.ts";
+import { createUserSeed, signerFromSeed } from "../trust/nkey.ts";
+import { signSender } from "../trust/sender.ts";
+import { NO_SENDER_IDENTITY, type SenderGate } from "./caller.ts";
+import { senderGate } from "./sender-gate.ts";
 import { AgentProtocolService, type AgentProtocolSettings } from "./service.ts";
 import type { StreamedTurnRequest, StreamedTurnResult, StreamingTurns } from "./turns.ts";
 
@@ -75,10 +78,10 @@ const services: AgentProtocolService[] = [];
 const conns: NatsConnection[] = [];
 
 /** A service (what one gateway runs) on its own connection. */
-async function startService(turns: StreamingTurns, over: Partial<AgentProtocolSettings> = {}, agents = ["main", "ops"]): Promise<AgentProtocolService> {
+async function startService(turns: StreamingTurns, over: Partial<AgentProtocolSettings> = {}, agents = ["main", "ops"], gate: SenderGate = NO_SENDER_IDENTITY): Promise<AgentProtocolService> {
   const conn = await connect({ servers: server.url });
   conns.push(conn);
-  const svc = new AgentProtocolService(settings(over), { turns, gate: NO_SENDER_IDENTITY, log, agents: () => agents.map((agentId) => ({ agentId, owner: over.owner ?? "acme", name: agentId })) });
+  const svc = new AgentProtocolService(settings(over), { turns, gate, log, agents: () => agents.map((agentId) => ({ agentId, owner: over.owner ?? "acme", name: agentId })) });
   services.push(svc);
   await svc.start(conn);
   return svc;
@@ -280,7 +283,7 @@ describe("errors: an error frame with headers and a JSON body, then the terminat
 
   async function refused(payload: string | Uint8Array, inbox?: string) {
     const before = turns.runs.length;
-    const r = await streamV3(nc, "agents.prompt.oc.err.main", payload, 60_000, inbox);
+    const r = await streamV3(nc, "agents.prompt.oc.err.main", payload, { inbox });
     assertWellFormed(r);
     const s = readStream(r);
     assert.equal(s.acks, 0, "no ack for a refused request");
@@ -311,7 +314,7 @@ describe("errors: an error frame with headers and a JSON body, then the terminat
   test("429: over the per-caller limit while a turn runs (with retry_after_s)", async () => {
     turns.script = (m) => (m === "slow" ? { deltas: ["done"], delayMs: 300 } : { deltas: ["fast"] });
     const conn = createInbox(); // two requests from one "connection": <prefix>.<n> like a client's muxed inbox
-    const slow = streamV3(nc, "agents.prompt.oc.err.main", "slow", 60_000, `${conn}.1`);
+    const slow = streamV3(nc, "agents.prompt.oc.err.main", "slow", { inbox: `${conn}.1` });
     await sleep(100);
     const r = await refused("second", `${conn}.2`);
     assert.equal(r.code, "429");
@@ -405,5 +408,73 @@ describe("two gateways hosting one agent share its prompts (queue group agents)"
     assertWellFormed(r);
     assert.deepEqual(readStream(r).types, ["status:ack", "error:500", "end"]);
     assert.match((readStream(r).errors[0].body as { message: string }).message, /gateway is stopping/);
+  });
+});
+
+describe("signed senders (§13, verified with the trust module)", () => {
+  const turns = new ScriptedTurns();
+  const signer = signerFromSeed(createUserSeed());
+  const subject = "agents.prompt.oc.sig.main";
+  const signed = (payload: string, over: { subject?: string; signedPayload?: string } = {}): MsgHdrs => {
+    const h = headers();
+    h.set("Agent-Sender", signSender({ signer, account: "$G", subject: over.subject ?? subject, payload: new TextEncoder().encode(over.signedPayload ?? payload), name: "tester" }));
+    return h;
+  };
+  before(async () => {
+    turns.script = () => ({ deltas: ["ok"] });
+    await startService(turns, { owner: "sig" }, ["main"], senderGate("any"));
+    await startService(turns, { owner: "sigonly" }, ["main"], senderGate("signed"));
+  });
+
+  test("a verified sender is its user NKEY: one session across connections; min_sender_trust is advertised", async () => {
+    const other = await connect({ servers: server.url });
+    conns.push(other);
+    const a = await streamV3(nc, subject, "first", { headers: signed("first") });
+    const b = await streamV3(other, subject, "second", { headers: signed("second") });
+    assert.deepEqual([readStream(a).types, readStream(b).types], [["status:ack", "response", "end"], ["status:ack", "response", "end"]]);
+    const [r1, r2] = turns.runs.slice(-2);
+    assert.equal(r1.sessionKey, `agent:main:nats:${signer.publicKey.toLowerCase()}`);
+    assert.equal(r2.sessionKey, r1.sessionKey);
+    const infos: Array<{ endpoints: Array<{ name: string; metadata?: Record<string, string> }> }> = [];
+    for await (const i of await new Svcm(nc as never).client().info("agents")) infos.push(i as never);
+    const prompts = infos.flatMap((i) => i.endpoints.filter((e) => e.name === "prompt" && /\.sig(only)?\./.test((e as unknown as { subject: string }).subject)));
+    assert.deepEqual(prompts.map((e) => e.metadata?.min_sender_trust).sort(), ["any", "signed"]);
+  });
+
+  test("a replayed, tampered or misdirected signature is 401; a malformed header is 400; nothing runs", async () => {
+    const before = turns.runs.length;
+    const h = signed("once");
+    await streamV3(nc, subject, "once", { headers: h });
+    const replay = readStream(await streamV3(nc, subject, "once", { headers: h }));
+    assert.deepEqual(replay.types, ["error:401", "end"]);
+    assert.match((replay.errors[0].body as { message: string }).message, /replay/);
+    const tampered = readStream(await streamV3(nc, subject, "changed", { headers: signed("changed", { signedPayload: "original" }) }));
+    assert.deepEqual(tampered.types, ["error:401", "end"]);
+    const elsewhere = readStream(await streamV3(nc, subject, "x", { headers: signed("x", { subject: "agents.prompt.oc.sig.ops" }) }));
+    assert.deepEqual(elsewhere.types, ["error:401", "end"]);
+    const bad = headers();
+    bad.set("Agent-Sender", '{"v":1,"account":"$G","user":"not-a-key"}');
+    const malformed = readStream(await streamV3(nc, subject, "x", { headers: bad }));
+    assert.deepEqual(malformed.types, ["error:400", "end"]);
+    assert.equal(turns.runs.length, before + 1, "only the first, genuine request ran");
+  });
+
+  test("an unsigned claim grants nothing: the caller is still its inbox", async () => {
+    const claim = headers();
+    claim.set("Agent-Sender", JSON.stringify({ v: 1, account: "$G", user: signer.publicKey, name: "impostor" }));
+    const r = readStream(await streamV3(nc, subject, "claimed", { headers: claim }));
+    assert.deepEqual(r.types, ["status:ack", "response", "end"]);
+    assert.match(turns.runs.at(-1)?.sessionKey ?? "", /^agent:main:nats:inbox-/);
+  });
+
+  test("min_sender_trust signed: unsigned and claimed prompts are 401, signed ones are served, status probes always answer", async () => {
+    const s = "agents.prompt.oc.sigonly.main";
+    const unsigned = readStream(await streamV3(nc, s, "hi"));
+    assert.deepEqual(unsigned.types, ["error:401", "end"]);
+    assert.match((unsigned.errors[0].body as { message: string }).message, /only serves signed requests \(min_sender_trust signed\); it has no Agent-Sender header/);
+    const ok = readStream(await streamV3(nc, s, "hi", { headers: signed("hi", { subject: s }) }));
+    assert.deepEqual(ok.types, ["status:ack", "response", "end"]);
+    const status = (await nc.request("agents.status.oc.sigonly.main", "")).json<{ owner: string }>();
+    assert.equal(status.owner, "sigonly");
   });
 });

@@ -174,6 +174,7 @@ export class AgentProtocolService {
   private answerStatus(h: Hosted, msg: Msg): void {
     const done = h.service.begin("status");
     if (!msg.reply) return done("no reply subject");
+    this.deps.log.debug?.(`nats: agent protocol: status probe for ${h.address.agentId}, sender ${this.deps.gate.classify({ subject: msg.subject, data: msg.data, headers: msg.headers })}`);
     try {
       msg.respond(encodeHeartbeat(heartbeatPayload(h.address.owner, h.service.def.id, this.settings.heartbeatIntervalS)));
       done();

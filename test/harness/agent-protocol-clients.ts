@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createInbox, type NatsConnection } from "@nats-io/transport-node";
+import { createInbox, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { connect as connectV2, createInbox as createInboxV2, type Msg as MsgV2 } from "nats";
 
 /**
@@ -63,10 +63,11 @@ function isTerminator(bytes: number, headerCount: number): boolean {
  * nats.js v3: subscribe an inbox, publish with it as reply, collect until the terminator. The inbox is a
  * fresh `_INBOX.<nuid>` unless given (pass `<prefix>.<n>` to look like a client's muxed request inbox).
  */
-export async function streamV3(nc: NatsConnection, subject: string, payload: string | Uint8Array, inactivityMs = 60_000, inbox = createInbox()): Promise<StreamResult> {
+export async function streamV3(nc: NatsConnection, subject: string, payload: string | Uint8Array, opts: { inactivityMs?: number; inbox?: string; headers?: MsgHdrs } = {}): Promise<StreamResult> {
+  const { inactivityMs = 60_000, inbox = createInbox() } = opts;
   const sub = nc.subscribe(inbox);
   const t0 = performance.now();
-  nc.publish(subject, payload, { reply: inbox });
+  nc.publish(subject, payload, { reply: inbox, ...(opts.headers ? { headers: opts.headers } : {}) });
   const messages: StreamMsg[] = [];
   let terminated = false;
   let timer: NodeJS.Timeout | undefined;
