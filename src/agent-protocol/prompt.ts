@@ -83,7 +83,8 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
   }
   const out = new ReplyStream(nc, msg.reply);
   ep.open.add(out);
-  let who = "unknown caller";
+  // refined once the sender is classified; until then the inbox is all we know
+  let who = callerOf({ kind: "absent" }, msg.reply).key;
   let release: (() => void) | undefined;
   try {
     const outcome = await serve(ep, msg, out, (w) => (who = w), (r) => (release = r));

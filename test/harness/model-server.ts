@@ -40,7 +40,10 @@ export interface ReplyStreaming {
   delayMs?: number;
 }
 
-export type ModelReply = ({ text: string; toolCalls?: ToolCallReply[] } | { text?: string; toolCalls: ToolCallReply[] }) & { streaming?: ReplyStreaming };
+export type ModelReply =
+  | (({ text: string; toolCalls?: ToolCallReply[] } | { text?: string; toolCalls: ToolCallReply[] }) & { streaming?: ReplyStreaming })
+  /** Answer with an HTTP error instead (e.g. 400: a request the provider refuses, which the host does not retry). */
+  | { httpError: number; message: string };
 
 export type ReplyHandler = (req: RecordedRequest) => ModelReply | Promise<ModelReply>;
 
@@ -156,6 +159,11 @@ export class ScriptedModel {
       w.resolve(recorded);
     }
     const reply = await this.handler(recorded);
+    if ("httpError" in reply) {
+      res.writeHead(reply.httpError, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: reply.message, type: "invalid_request_error" } }));
+      return;
+    }
     const id = `chatcmpl-${++this.seq}`;
     const toolCalls = (reply.toolCalls ?? []).map((tc, i) => ({
       id: `call_${this.seq}_${i}`,
