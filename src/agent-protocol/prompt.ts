@@ -1,6 +1,7 @@
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { checkTarget, type AllowedTargets } from "../relay/targets.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import type { Reservoir } from "../shared/reservoir.ts";
 import { agentOfSessionKey, natsCallerSessionKey, restOfSessionKey } from "../shared/session-key.ts";
 import { AssistantText } from "./assistant-text.ts";
 import { callerOf, describeCaller, type Caller, type Sender, type SenderGate } from "./caller.ts";
@@ -26,6 +27,8 @@ export interface PromptEndpoint {
   maxPayloadBytes: number;
   /** Streams still open, so a stopping gateway can end them properly. */
   open: Set<ReplyStream>;
+  /** Request arrival → ack handed to the socket, in µs (the plugin's share of the caller's ack latency). */
+  ackMicros: Reservoir;
   log: Logger;
 }
 
@@ -73,7 +76,7 @@ function pickedText(sender: Sender, prompt: string): string {
  * slot, ack, then run the agent's real turn and stream its assistant output; every path ends with the
  * terminator, refusals with an error frame first and no ack.
  */
-export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: Msg): Promise<void> {
+export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: Msg, arrivedAt = performance.now()): Promise<void> {
   const done = ep.service.begin("prompt");
   const agentId = ep.address.agentId;
   if (!msg.reply) {
@@ -87,7 +90,7 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
   let who = callerOf({ kind: "absent" }, msg.reply).key;
   let release: (() => void) | undefined;
   try {
-    const outcome = await serve(ep, msg, out, (w) => (who = w), (r) => (release = r));
+    const outcome = await serve(ep, msg, out, arrivedAt, (w) => (who = w), (r) => (release = r));
     if (outcome instanceof Refusal) {
       out.error(outcome.code, outcome.message, outcome.extra);
       ep.log.warn(`nats: agent protocol: prompt for ${agentId} from ${who} refused (${outcome.code}): ${outcome.message}`);
@@ -106,7 +109,7 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
 }
 
 /** Returns a Refusal (nothing ran), an error text (the turn went wrong, already told to the caller) or undefined. */
-async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, setWho: (w: string) => void, setRelease: (r: () => void) => void): Promise<Refusal | string | undefined> {
+async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, arrivedAt: number, setWho: (w: string) => void, setRelease: (r: () => void) => void): Promise<Refusal | string | undefined> {
   const agentId = ep.address.agentId;
   if (msg.data.length > ep.maxPayloadBytes) return new Refusal(400, `the request is ${msg.data.length} bytes; this endpoint's max_payload is ${ep.maxPayloadBytes}`);
   const parsed = parseEnvelope(msg.data);
@@ -122,8 +125,11 @@ async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, setWho: (w:
   if (!slot.ok) return new Refusal(429, slot.reason, { retry_after_s: RETRY_AFTER_S });
   setRelease(slot.release);
 
-  // §6.4: the ack goes out before anything that waits on the model.
+  // §6.4: the ack goes out before anything that waits on the model. nats.js writes its buffer in a
+  // microtask; yielding once lets that happen before the host's synchronous turn set-up runs.
   out.ack(ep.keepAliveMs);
+  await Promise.resolve();
+  ep.ackMicros.add((performance.now() - arrivedAt) * 1000);
   const text = new AssistantText();
   let runId = "";
   const result = await ep.turns.run({

@@ -2,6 +2,7 @@ import { nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io
 import type { NatsLink } from "../connection/link.ts";
 import type { AllowedTargets } from "../relay/targets.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { Reservoir } from "../shared/reservoir.ts";
 import type { SenderGate } from "./caller.ts";
 import { errorFrame, formatBytes } from "./chunks.ts";
 import { encodeHeartbeat, heartbeatPayload } from "./heartbeat.ts";
@@ -43,6 +44,8 @@ interface Hosted {
 export interface AgentProtocolStatus {
   agents: Array<{ agentId: string; prompt: string; instanceId: string }>;
   activeTurns: number;
+  /** Prompt arrival → ack handed to the socket, µs. */
+  ackMicros: ReturnType<Reservoir["summary"]>;
 }
 
 /**
@@ -56,6 +59,7 @@ export class AgentProtocolService {
   private readonly deps: AgentProtocolDeps;
   private readonly limits: TurnLimits;
   private readonly open = new Set<ReplyStream>();
+  private readonly ackMicros = new Reservoir(1024);
   private hosted: Hosted[] = [];
   private subs: Subscription[] = [];
   private nc: NatsConnection | undefined;
@@ -77,6 +81,7 @@ export class AgentProtocolService {
     return {
       agents: this.hosted.map((h) => ({ agentId: h.address.agentId, prompt: agentSubject("prompt", h.address), instanceId: h.service.def.id })),
       activeTurns: this.limits.active,
+      ackMicros: this.ackMicros.summary(),
     };
   }
 
@@ -149,6 +154,7 @@ export class AgentProtocolService {
       keepAliveMs: this.settings.keepAliveMs,
       maxPayloadBytes: maxPayload,
       open: this.open,
+      ackMicros: this.ackMicros,
       log: this.deps.log,
     };
     return { address, service, endpoint };
@@ -161,7 +167,7 @@ export class AgentProtocolService {
     this.subs.push(
       nc.subscribe(prompt, {
         queue: QUEUE_GROUP,
-        callback: (err, msg) => (err ? log.warn(`nats: agent protocol: ${prompt}: ${errorMessage(err)}`) : void handlePrompt(h.endpoint, nc, msg)),
+        callback: (err, msg) => (err ? log.warn(`nats: agent protocol: ${prompt}: ${errorMessage(err)}`) : void handlePrompt(h.endpoint, nc, msg, performance.now())),
       }),
       nc.subscribe(status, {
         queue: QUEUE_GROUP,
