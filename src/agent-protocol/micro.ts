@@ -1,5 +1,6 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { replyProblem } from "./subjects.ts";
 
 /**
  * The NATS micro-service control plane (ADR-32): `$SRV.PING|INFO|STATS`, `….<name>` and `….<name>.<id>`,
@@ -110,6 +111,11 @@ export function serveControlPlane(nc: NatsConnection, name: string, current: () 
   const subs: Subscription[] = [];
   const handle = (msg: Msg): void => {
     if (!msg.reply) return;
+    const unsafe = replyProblem(msg.reply);
+    if (unsafe) {
+      log.warn(`nats: agent protocol: ${msg.subject} ignored: its reply subject ${msg.reply} is ${unsafe}`);
+      return;
+    }
     const tokens = msg.subject.split(".");
     const verb = tokens[1];
     if (tokens.length >= 3 && tokens[2] !== name) return;

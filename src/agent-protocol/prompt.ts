@@ -10,7 +10,7 @@ import { EXTENSION_FIELD, parseEnvelope } from "./envelope.ts";
 import type { TurnLimits } from "./limits.ts";
 import type { MicroService } from "./micro.ts";
 import { ReplyStream } from "./reply.ts";
-import type { AgentAddress } from "./subjects.ts";
+import { replyProblem, type AgentAddress } from "./subjects.ts";
 import type { StreamingTurns } from "./turns.ts";
 
 /** Everything one agent's prompt endpoint needs; shared by all its requests. */
@@ -82,6 +82,12 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
   if (!msg.reply) {
     ep.log.warn(`nats: agent protocol: prompt for ${agentId} on ${msg.subject} has no reply subject; ignored (there is nobody to answer)`);
     done("no reply subject");
+    return;
+  }
+  const unsafe = replyProblem(msg.reply);
+  if (unsafe) {
+    ep.log.warn(`nats: agent protocol: prompt for ${agentId} ignored: its reply subject ${msg.reply} is ${unsafe}, which this gateway does not publish to`);
+    done(`reply subject is ${unsafe}`);
     return;
   }
   const out = new ReplyStream(nc, msg.reply);

@@ -377,6 +377,33 @@ describe("sessions picked with the openclaw extension", () => {
   });
 });
 
+describe("reply subjects are the requester's to choose, not to abuse", () => {
+  test("a prompt, status probe or discovery request whose reply is a KV key or another agent gets nothing published there", async () => {
+    const turns = new ScriptedTurns();
+    await startService(turns, { owner: "deputy" }, ["main"]);
+    const seen: string[] = [];
+    const watch = nc.subscribe("$KV.cfg.flag", { callback: (_e, m) => void seen.push(`kv: ${m.string()}`) });
+    const watch2 = nc.subscribe("agents.prompt.oc.deputy.other", { callback: (_e, m) => void seen.push(`agent: ${m.string()}`) });
+    await nc.flush();
+    const before = logs.length;
+    nc.publish("agents.prompt.oc.deputy.main", "hi", { reply: "$KV.cfg.flag" });
+    nc.publish("agents.prompt.oc.deputy.main", "hi", { reply: "agents.prompt.oc.deputy.other" });
+    nc.publish("agents.status.oc.deputy.main", "", { reply: "$KV.cfg.flag" });
+    nc.publish("$SRV.INFO.agents", "", { reply: "$KV.cfg.flag" });
+    await nc.flush();
+    await sleep(300);
+    watch.unsubscribe();
+    watch2.unsubscribe();
+    assert.deepEqual(seen, []);
+    assert.equal(turns.runs.length, 0);
+    const lines = logs.slice(before).filter((l) => /ignored: its reply subject/.test(l));
+    // every hosted service's control plane sees $SRV.INFO.agents; at least ours logs it
+    assert.ok(lines.length >= 4, lines.join("\n"));
+    assert.ok(lines.some((l) => /prompt for main ignored: its reply subject \$KV\.cfg\.flag is a system subject/.test(l)));
+    assert.ok(lines.some((l) => /reply subject agents\.prompt\.oc\.deputy\.other is an agent-protocol subject/.test(l)));
+  });
+});
+
 describe("two gateways hosting one agent share its prompts (queue group agents)", () => {
   test("each prompt is answered by exactly one of them; discovery lists both", async () => {
     const a = new ScriptedTurns();

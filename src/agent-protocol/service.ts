@@ -10,7 +10,7 @@ import { TurnLimits } from "./limits.ts";
 import { MicroService, serveControlPlane } from "./micro.ts";
 import { handlePrompt, type PromptEndpoint } from "./prompt.ts";
 import type { ReplyStream } from "./reply.ts";
-import { AGENT_KIND, agentSubject, PROTOCOL_VERSION, QUEUE_GROUP, SERVICE_NAME, type AgentAddress } from "./subjects.ts";
+import { AGENT_KIND, agentSubject, PROTOCOL_VERSION, QUEUE_GROUP, replyProblem, SERVICE_NAME, type AgentAddress } from "./subjects.ts";
 import type { StreamingTurns } from "./turns.ts";
 
 export interface AgentProtocolSettings {
@@ -180,6 +180,11 @@ export class AgentProtocolService {
   private answerStatus(h: Hosted, msg: Msg): void {
     const done = h.service.begin("status");
     if (!msg.reply) return done("no reply subject");
+    const unsafe = replyProblem(msg.reply);
+    if (unsafe) {
+      this.deps.log.warn(`nats: agent protocol: status probe for ${h.address.agentId} ignored: its reply subject ${msg.reply} is ${unsafe}`);
+      return done(`reply subject is ${unsafe}`);
+    }
     this.deps.log.debug?.(`nats: agent protocol: status probe for ${h.address.agentId}, sender ${this.deps.gate.classify({ subject: msg.subject, data: msg.data, headers: msg.headers })}`);
     try {
       msg.respond(encodeHeartbeat(heartbeatPayload(h.address.owner, h.service.def.id, this.settings.heartbeatIntervalS)));

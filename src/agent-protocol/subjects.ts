@@ -38,3 +38,16 @@ export interface AgentAddress {
 export function agentSubject(verb: Verb, address: Pick<AgentAddress, "owner" | "name">): string {
   return `${SERVICE_NAME}.${verb}.${AGENT_TOKEN}.${address.owner}.${address.name}`;
 }
+
+/**
+ * Why the gateway will not publish to `reply`, or undefined when it may. A reply subject is whatever
+ * the requester wrote, and the gateway publishes with its own permissions: a reply to
+ * `$KV.<bucket>.<key>` would write our chunk into that KV bucket, one to `agents.prompt.…` would prompt
+ * another agent with it. System (`$…`) and protocol (`agents.…`) subjects are therefore never replied to.
+ */
+export function replyProblem(reply: string): string | undefined {
+  if (reply.startsWith("$")) return "a system subject ($…)";
+  if (reply === SERVICE_NAME || reply.startsWith(`${SERVICE_NAME}.`)) return `an agent-protocol subject (${SERVICE_NAME}.…)`;
+  if (/[\s*>]/.test(reply)) return "not a subject one can publish to";
+  return undefined;
+}
