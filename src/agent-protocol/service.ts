@@ -93,6 +93,7 @@ export class AgentProtocolService {
     const serverMax = nc.info?.max_payload ?? 1024 * 1024;
     const maxPayload = Math.min(this.settings.maxPayloadBytes ?? serverMax, serverMax);
     if (this.hosted.length === 0) this.hosted = this.deps.agents().map((address) => this.host(address, maxPayload));
+    if (this.hosted.length === 0) this.deps.log.warn("nats: agent protocol: enabled, but there is no agent to register (see the lines above, or agentProtocol.agents)");
     for (const h of this.hosted) this.subscribeEndpoints(nc, h);
     this.subs.push(...serveControlPlane(nc, SERVICE_NAME, () => this.hosted.map((h) => h.service), this.deps.log));
     // Registered at the server before anyone hears of us (§8.2: heartbeats only after registration).
