@@ -92,30 +92,37 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
   }
   const out = new ReplyStream(nc, msg.reply);
   ep.open.add(out);
-  // refined once the sender is classified; until then the inbox is all we know
-  let who = callerOf({ kind: "absent" }, msg.reply).key;
-  let release: (() => void) | undefined;
+  // `who` is refined once the sender is classified; until then the inbox is all we know.
+  const state: RequestState = { who: callerOf({ kind: "absent" }, msg.reply).key, arrivedAt };
   try {
-    const outcome = await serve(ep, msg, out, arrivedAt, (w) => (who = w), (r) => (release = r));
+    const outcome = await serve(ep, msg, out, state);
     if (outcome instanceof Refusal) {
       out.error(outcome.code, outcome.message, outcome.extra);
-      ep.log.warn(`nats: agent protocol: prompt for ${agentId} from ${who} refused (${outcome.code}): ${outcome.message}`);
+      ep.log.warn(`nats: agent protocol: prompt for ${agentId} from ${state.who} refused (${outcome.code}): ${outcome.message}`);
       done(`${outcome.code}: ${outcome.message}`);
     } else done(outcome);
   } catch (err) {
     const error = `internal error: ${errorMessage(err)}`;
     out.error(500, error);
-    ep.log.error(`nats: agent protocol: prompt for ${agentId} from ${who}: ${error}`);
+    ep.log.error(`nats: agent protocol: prompt for ${agentId} from ${state.who}: ${error}`);
     done(error);
   } finally {
     out.end();
     ep.open.delete(out);
-    release?.();
+    state.release?.();
   }
 }
 
+/** What one request's handling has established so far, for its log lines and its clean-up. */
+interface RequestState {
+  who: string;
+  arrivedAt: number;
+  /** Gives the turn slot back. */
+  release?: () => void;
+}
+
 /** Returns a Refusal (nothing ran), an error text (the turn went wrong, already told to the caller) or undefined. */
-async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, arrivedAt: number, setWho: (w: string) => void, setRelease: (r: () => void) => void): Promise<Refusal | string | undefined> {
+async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, state: RequestState): Promise<Refusal | string | undefined> {
   const agentId = ep.address.agentId;
   if (msg.data.length > ep.maxPayloadBytes) return new Refusal(400, `the request is ${msg.data.length} bytes; this endpoint's max_payload is ${ep.maxPayloadBytes}`);
   const parsed = parseEnvelope(msg.data);
@@ -123,19 +130,19 @@ async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, arrivedAt: 
   const check = ep.gate.admit({ subject: msg.subject, data: msg.data, headers: msg.headers });
   if (!check.ok) return new Refusal(check.code, check.error);
   const caller = callerOf(check.sender, msg.reply as string);
-  setWho(describeCaller(caller, check.sender));
+  state.who = describeCaller(caller, check.sender);
 
   const target = targetSession(ep, caller, parsed.envelope.sessionKey);
   if (target instanceof Refusal) return target;
   const slot = ep.limits.acquire(caller.key);
   if (!slot.ok) return new Refusal(429, slot.reason, { retry_after_s: RETRY_AFTER_S });
-  setRelease(slot.release);
+  state.release = slot.release;
 
   // §6.4: the ack goes out before anything that waits on the model. nats.js writes its buffer in a
   // microtask; yielding once lets that happen before the host's synchronous turn set-up runs.
   out.ack(ep.keepAliveMs);
   await Promise.resolve();
-  ep.ackMicros.add((performance.now() - arrivedAt) * 1000);
+  ep.ackMicros.add((performance.now() - state.arrivedAt) * 1000);
   const text = new AssistantText();
   let runId = "";
   const result = await ep.turns.run({
