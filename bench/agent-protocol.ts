@@ -1,12 +1,13 @@
 // npm run bench:agent-protocol — agent-protocol prompts through a real gateway, against the gateway's own floor.
+//   (a0) floor for any reply from the gateway: `$SRV.PING.agents` request → reply (same connection, same moments)
 //   (a) prompt published → `ack` chunk at the caller (target < 5 ms: the ack must not wait on the model)
 //   (a2) the same while 3 other callers' turns are starting and streaming (4 prompts at once)
 //   (b) prompt published → first `response` chunk at the caller
 //   (c) floor: subagent.run called in-process → the run's first assistant delta (probe plugin, no NATS),
 //       same agent, its own session
 //   (d) prompt published → the model server receives the request; (e) floor call → model request
-// Prompts go one at a time (each is a full agent turn), alternating NATS and floor (and which goes first)
-// so both see the same load.
+// Prompts go one at a time (each is a full agent turn) after a pause that lets the host finish the previous
+// turn's bookkeeping, alternating NATS and floor (and which goes first) so both see the same load.
 import { join } from "node:path";
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { REPO_ROOT } from "../scripts/stage-plugin.ts";
@@ -71,6 +72,9 @@ const nc = await connect({ servers: server.url });
 const callers = await Promise.all([1, 2, 3].map(() => connect({ servers: server.url })));
 const subject = "agents.prompt.oc.bench.main";
 const FLOOR_SESSION = "agent:main:floor";
+const SETTLE_MS = Number(process.env.BENCH_AP_SETTLE_MS ?? 1000);
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
+const ping = new Latencies();
 const ack = new Latencies();
 const ackLoaded = new Latencies();
 const first = new Latencies();
@@ -83,6 +87,10 @@ try {
   await gw.call("probe.turn", { sessionKey: FLOOR_SESSION, text: "warm-up floor" }, 120_000);
   for (let i = 0; i < N; i++) {
     const viaNats = async () => {
+      await settle();
+      const p0 = epochMs();
+      await nc.request("$SRV.PING.agents", "", { timeout: 10_000 });
+      ping.add((epochMs() - p0) * 1000);
       const natsText = `bench-ap-${i}-${Date.now()}`;
       const r = await prompt(nc, subject, natsText);
       ack.add(((r.ack as number) - r.sentAt) * 1000);
@@ -91,6 +99,7 @@ try {
       return r;
     };
     const viaFloor = async () => {
+      await settle();
       const floorText = `bench-floor-${i}-${Date.now()}`;
       const f = (await gw.call("probe.turn", { sessionKey: FLOOR_SESSION, text: floorText }, 120_000)) as { calledAt: number; firstDeltaAt?: number; status: string };
       if (f.firstDeltaAt === undefined) throw new Error(`floor run saw no assistant delta (status ${f.status})`);
@@ -119,6 +128,7 @@ try {
   }
   const shareAll = await pluginShare();
   const ms = (us: number): number => Math.round(us / 10) / 100;
+  const a0 = ping.summary();
   const a = ack.summary();
   const a2 = ackLoaded.summary();
   const b = first.summary();
@@ -126,6 +136,7 @@ try {
   const d = toModel.summary();
   const e = floorToModel.summary();
   const rows: Row[] = [
+    { id: "a0", scenario: "floor: $SRV.PING.agents → reply from the same gateway", value: ms(a0.p50), unit: "ms p50", detail: `p99 ${ms(a0.p99)} ms, max ${ms(a0.max)} ms, n=${a0.count}` },
     { id: "a", scenario: "prompt → ack at the caller", value: ms(a.p50), unit: "ms p50", compare: "< 5 ms", meetsTarget: ms(a.p99) < 5, detail: `p99 ${ms(a.p99)} ms, max ${ms(a.max)} ms, n=${a.count}` },
     { id: "a'", scenario: "  of which the plugin: arrival → ack on the socket", value: share.p50, unit: "µs p50", detail: `p99 ${share.p99} µs, max ${share.max} µs, n=${share.count}` },
     { id: "a2", scenario: "  with 4 prompts at once (turns starting and streaming)", value: ms(a2.p50), unit: "ms p50", compare: "< 5 ms", meetsTarget: ms(a2.p99) < 5, detail: `p99 ${ms(a2.p99)} ms, max ${ms(a2.max)} ms, n=${a2.count}` },
@@ -137,7 +148,7 @@ try {
     { id: "e", scenario: "floor: subagent.run → model request", value: ms(e.p50), unit: "ms p50", detail: `p99 ${ms(e.p99)} ms` },
   ];
   printTable(`bench:agent-protocol — ${N} prompts one at a time + ${ROUNDS} rounds of 4 at once, real gateway + nats-server`, rows);
-  writeJson("bench/results/agent-protocol.json", { date: new Date().toISOString(), n: N, rounds: ROUNDS, ackMicros: a, pluginAckMicros: share, pluginAckMicrosAll: shareAll, ackUnderLoadMicros: a2, firstChunkMicros: b, floorFirstDeltaMicros: c, promptToModelMicros: d, floorToModelMicros: e, rows });
+  writeJson("bench/results/agent-protocol.json", { date: new Date().toISOString(), n: N, rounds: ROUNDS, pingMicros: a0, ackMicros: a, pluginAckMicros: share, pluginAckMicrosAll: shareAll, ackUnderLoadMicros: a2, firstChunkMicros: b, floorFirstDeltaMicros: c, promptToModelMicros: d, floorToModelMicros: e, rows });
 } finally {
   for (const c of callers) await c.close();
   await nc.close();

@@ -10,7 +10,7 @@ import { InfoResponse, PingResponse, StatsResponse, violations } from "../harnes
 import { ScriptedModel, promptText, type ModelReply, type RecordedRequest } from "../harness/model-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { NatsServer } from "../harness/nats-server.ts";
-import { agentOf, lastUserText } from "./relay-script.ts";
+import { agentOf, hasToolResult, lastUserText } from "./relay-script.ts";
 
 // Every agent of a real gateway on the Synadia Agent Protocol v0.3, driven by clients nobody on this
 // project wrote: @nats-io/services (discovery), nats.js requests collected until the empty terminator
@@ -44,6 +44,10 @@ function script(req: RecordedRequest): ModelReply | Promise<ModelReply> {
   const agent = agentOf(req) ?? "?";
   const said = lastUserText(req);
   const tag = /\((t-[a-z0-9-]+)\)/.exec(said)?.[1] ?? "";
+  if (said.startsWith("TOOL")) {
+    if (hasToolResult(req)) return { text: "Published, done.", streaming: { parts: ["Published", ", done."], delayMs: 100 } };
+    return { text: "Let me publish that.", toolCalls: [{ name: "nats", arguments: { action: "publish", subject: "system.bench", message: `tool ${tag}` } }] };
+  }
   if (said.startsWith("STREAM")) {
     const parts = ["Hello", " from", ` ${agent}`, ` (${tag})`];
     return { text: parts.join(""), streaming: { parts, delayMs: 250 } };
@@ -146,6 +150,21 @@ describe("agent protocol against a real gateway", { timeout: 600_000 }, () => {
     assert.match(sessionOf(turn as RecordedRequest) ?? "", /^agent:ops:nats:inbox-[0-9a-f]{32}$/);
   });
 
+  test("a turn with a tool call: the tool runs, and the caller gets the reply that follows it", async () => {
+    const published: string[] = [];
+    const sub = nc.subscribe("system.bench", { callback: (_e, m) => void published.push(m.json<{ body: string }>().body) });
+    await nc.flush();
+    const r = await streamV3(nc, "agents.prompt.oc.acme.main", "TOOL (t-tool)");
+    sub.unsubscribe();
+    assertWellFormed(r);
+    const s = readStream(r);
+    assert.equal(s.types[0], "status:ack");
+    assert.equal(s.errors.length, 0);
+    assert.deepEqual(published, ["tool t-tool"]);
+    // the host (2026.9.6) streams the visible reply; the text that came with the tool call is not part of it
+    assert.equal(s.text, "Published, done.");
+  });
+
   test("each caller has its own session: what one caller said never reaches another's turn", async () => {
     const alice = await connect({ servers: server.url });
     const bob = await connect({ servers: server.url });
@@ -153,7 +172,13 @@ describe("agent protocol against a real gateway", { timeout: 600_000 }, () => {
       await ask(alice, "agents.prompt.oc.acme.main", "note: the secret is 42 (t-alice-1)");
       const bobMsgs = await ask(bob, "agents.prompt.oc.acme.main", "RECALL (t-bob)");
       const aliceMsgs = await ask(alice, "agents.prompt.oc.acme.main", "RECALL (t-alice-2)");
-      const text = (msgs: string[]) => msgs.slice(1, -1).map((m) => (JSON.parse(m) as { data: string }).data).join("");
+      const text = (msgs: string[]) =>
+        msgs
+          .slice(1, -1)
+          .map((m) => JSON.parse(m) as { type: string; data: string })
+          .filter((c) => c.type === "response")
+          .map((c) => c.data)
+          .join("");
       assert.equal(text(bobMsgs), "no secret here");
       assert.equal(text(aliceMsgs), "I remember the secret");
       const a = sessionOf(model.requests.find((r) => lastUserText(r) === "RECALL (t-alice-2)") as RecordedRequest);
