@@ -22,8 +22,8 @@ export default definePluginEntry({
     const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: api.logger, stateDir });
 
     const events = rt.events;
-    registerNatsTool(api, cfg, rt.link);
-    registerRelay(api, cfg, rt.wake.dispatcher, api.logger);
+    registerNatsTool(api, cfg, rt.link, rt.trust);
+    registerRelay(api, cfg, rt.wake.dispatcher, rt.trust, api.logger);
     if (events) registerEventHooks(api, cfg.events, events);
     registerStatus(api, {
       url: cfg.url,

@@ -4,6 +4,7 @@ import { NatsLink } from "../connection/link.ts";
 import type { ConnectionSettings } from "../connection/options.ts";
 import { EventStore } from "../events/store.ts";
 import type { Logger } from "../shared/logger.ts";
+import { Trust } from "../trust/trust.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { WakeService } from "./wake-service.ts";
 
@@ -22,6 +23,7 @@ export class NatsRuntime {
   readonly link: NatsLink;
   readonly wake: WakeService;
   readonly events: EventStore | undefined;
+  readonly trust: Trust;
   private readonly stateDir: string;
   private started = false;
 
@@ -38,6 +40,8 @@ export class NatsRuntime {
     };
     this.link = new NatsLink(settings, deps.logger);
     this.wake = new WakeService(cfg, deps.system, deps.logger);
+    this.trust = new Trust(cfg, deps.stateDir, deps.logger);
+    this.wake.dispatcher.verifySender = (msg, mode) => this.trust.verify(msg, mode);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
   }
 
