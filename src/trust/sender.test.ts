@@ -183,7 +183,7 @@ test("bad signatures are 401: other payload, other subject, stale or future ts, 
   rejected(live(msg("agent.billing.inbox", body, fresh())), 401, /signed subject "agent.ops.inbox" is not the arrival subject "agent.billing.inbox"/);
   rejected(live(msg(SUBJECT, body, fresh({ ts: senderTimestamp(Date.now() - 31_000) }))), 401, /replay window 30 s/);
   rejected(live(msg(SUBJECT, body, fresh({ ts: senderTimestamp(Date.now() + 45_000) }))), 401, /replay window/);
-  const h = { ...parseSenderHeader(fresh()) };
+  const h = parseSenderHeader(fresh()) as unknown as Record<string, unknown>;
   rejected(live(msg(SUBJECT, body, JSON.stringify({ ...h, account: "OTHER" }))), 401, /does not verify/);
   rejected(live(msg(SUBJECT, body, JSON.stringify({ ...h, user: other.publicKey }))), 401, /does not verify/);
   rejected(live(msg(SUBJECT, body, JSON.stringify({ ...h, nonce: "another-nonce" }))), 401, /does not verify/);
