@@ -155,6 +155,11 @@ export const ConfigSchema = Type.Object(
     subjects: Type.Array(Subject, { default: ["agent.*.inbox"] }),
     credentials: Type.Optional(CredentialsSchema),
     tls: Type.Optional(TlsSchema),
+    inboxPrefix: Type.String({
+      pattern: "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$",
+      default: "_INBOX",
+      description: "prefix of this gateway's reply subjects; give it its own (e.g. _INBOX.gw-a) so NATS permissions keep replies to it private",
+    }),
     reconnect: ReconnectSchema,
     defaultAgent: Type.String({ pattern: AGENT_ID_PATTERN, default: "main" }),
     agentName: Type.Optional(Type.String({ minLength: 1 })),

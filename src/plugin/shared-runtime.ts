@@ -37,6 +37,7 @@ export class NatsRuntime {
       tls: cfg.tls,
       reconnect: cfg.reconnect,
       name: `openclaw-nats${cfg.agentName ? `:${cfg.agentName}` : ""}`,
+      inboxPrefix: cfg.inboxPrefix,
     };
     this.link = new NatsLink(settings, deps.logger);
     this.wake = new WakeService(cfg, deps.system, deps.logger);

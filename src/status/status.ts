@@ -1,5 +1,7 @@
 import type { LinkStatus } from "../connection/link.ts";
 import type { EventStoreStatus } from "../events/store.ts";
+import { redactUrl } from "../connection/redact.ts";
+import type { TrustStatus } from "../trust/trust.ts";
 
 type LatencySummary = { count: number; p50: number | undefined; p99: number | undefined; max: number | undefined };
 
@@ -18,6 +20,7 @@ export interface PluginStatus {
     hostMicros: LatencySummary;
   };
   events: EventStoreStatus | { enabled: false };
+  trust?: TrustStatus;
 }
 
 export interface StatusSources {
@@ -25,13 +28,15 @@ export interface StatusSources {
   link: () => LinkStatus;
   wake: () => PluginStatus["wake"];
   events: (() => Promise<EventStoreStatus>) | undefined;
+  trust?: () => TrustStatus;
 }
 
 export async function collectStatus(src: StatusSources): Promise<PluginStatus> {
   return {
-    connection: { ...src.link(), url: src.url },
+    connection: { ...src.link(), url: redactUrl(src.url) },
     wake: src.wake(),
     events: src.events ? await src.events() : { enabled: false },
+    ...(src.trust ? { trust: src.trust() } : {}),
   };
 }
 
@@ -50,6 +55,10 @@ export function formatStatus(s: PluginStatus): string {
     lines.push(`Events: stream ${e.stream} · ${fmt(e.streamMessages)} msgs, ${fmt(e.streamBytes)} bytes`);
     lines.push(`Spool: ${fmt(e.spoolDepth)} waiting (${fmt(e.spoolBytes)} of ${fmt(e.spoolMaxBytes)} bytes) · published ${fmt(e.published)}, duplicates ${fmt(e.duplicates)}, failures ${fmt(e.failures)}, dropped ${fmt(e.dropped)}`);
     if (e.lastError) lines.push(`Last event error: ${e.lastError}`);
+  }
+  const t = s.trust;
+  if (t) {
+    lines.push(`Trust: key ${t.publicKey ?? "none"} · ${t.trustedKeys} trusted key(s) · unsigned callers ${t.trustUnsignedCallers ? "may have turns" : "wake only"} · signatures verified ${t.verified}, rejected ${t.rejected}`);
   }
   return lines.join("\n");
 }
