@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { agentProtocolDeps, agentProtocolSettings } from "./src/agent-protocol/register.ts";
 import { registerCli } from "./src/cli/register.ts";
+import { configSecrets, redactingLogger } from "./src/connection/redact.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { registerEventHooks } from "./src/events/hooks.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
@@ -8,24 +9,29 @@ import { registerStatus } from "./src/plugin/register-status.ts";
 import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime, releaseRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
+import { natsSecurityAudit } from "./src/trust/audit.ts";
 
 export default definePluginEntry({
   id: "nats",
   name: "NATS",
   description: "Agents on NATS: wake from subjects, the nats tool, a never-lose event store in JetStream, relay.",
+  // `openclaw security audit`: relay open to unsigned callers, no allowedTargets, short tokens, plain nats:// off loopback.
+  securityAuditCollectors: [natsSecurityAudit],
   register(api) {
     registerCli(api);
     // Root help only collects CLI descriptors; the runtime is not available in that mode.
     if (api.registrationMode === "cli-metadata") return;
     const cfg = loadConfig(api.pluginConfig, api.logger);
     if (!cfg) return;
+    // Every line the plugin logs passes through here: no credential from the config reaches the log.
+    const log = redactingLogger(api.logger, configSecrets(cfg));
     const stateDir = join(api.runtime.state.resolveStateDir(), "plugins", "nats");
-    const agentProtocol = cfg.agentProtocol.enabled ? { settings: agentProtocolSettings(cfg, api.version), deps: agentProtocolDeps(api, cfg, api.logger) } : undefined;
-    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: api.logger, stateDir, agentProtocol });
+    const agentProtocol = cfg.agentProtocol.enabled ? { settings: agentProtocolSettings(cfg, api.version), deps: agentProtocolDeps(api, cfg, log) } : undefined;
+    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: log, stateDir, agentProtocol });
 
     const events = rt.events;
-    registerNatsTool(api, cfg, rt.link);
-    registerRelay(api, cfg, rt.wake.dispatcher, api.logger);
+    registerNatsTool(api, cfg, rt.link, rt.trust);
+    registerRelay(api, cfg, rt.wake.dispatcher, rt.trust, log);
     if (events) registerEventHooks(api, cfg.events, events);
     registerStatus(api, {
       url: cfg.url,
@@ -33,6 +39,7 @@ export default definePluginEntry({
       wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary(), hostMicros: rt.wake.dispatcher.hostMicros.summary() }),
       events: events && (() => events.status()),
       agentProtocol: rt.agentProtocol && (() => rt.agentProtocol?.status()),
+      trust: () => rt.trust.status(),
     });
 
     api.registerService({

@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { checkTarget, type AllowedTargets } from "../relay/targets.ts";
+import { checkTarget, type AllowedTargets } from "../trust/targets.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import type { Reservoir } from "../shared/reservoir.ts";
 import { agentOfSessionKey, natsCallerSessionKey, restOfSessionKey } from "../shared/session-key.ts";

@@ -1,6 +1,6 @@
 import { nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { NatsLink } from "../connection/link.ts";
-import type { AllowedTargets } from "../relay/targets.ts";
+import type { AllowedTargets } from "../trust/targets.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { Reservoir } from "../shared/reservoir.ts";
 import type { SenderGate } from "./caller.ts";

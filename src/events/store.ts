@@ -224,6 +224,7 @@ export class EventStore {
       tls: base?.tls,
       reconnect: base?.reconnect ?? { maxAttempts: -1, delayMs: 1000, maxDelayMs: 30_000 },
       name: `${base?.name ?? "openclaw"}-events-${agentId}`,
+      ...(base?.inboxPrefix ? { inboxPrefix: base.inboxPrefix } : {}),
     };
     return new NatsLink(settings, this.log);
   }

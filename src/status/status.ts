@@ -1,6 +1,8 @@
 import type { AgentProtocolStatus } from "../agent-protocol/service.ts";
 import type { LinkStatus } from "../connection/link.ts";
 import type { EventStoreStatus } from "../events/store.ts";
+import { redactUrl } from "../connection/redact.ts";
+import type { TrustStatus } from "../trust/trust.ts";
 
 type LatencySummary = { count: number; p50: number | undefined; p99: number | undefined; max: number | undefined };
 
@@ -20,6 +22,7 @@ export interface PluginStatus {
   };
   events: EventStoreStatus | { enabled: false };
   agentProtocol: AgentProtocolStatus | { enabled: false };
+  trust?: TrustStatus;
 }
 
 export interface StatusSources {
@@ -28,14 +31,16 @@ export interface StatusSources {
   wake: () => PluginStatus["wake"];
   events: (() => Promise<EventStoreStatus>) | undefined;
   agentProtocol?: (() => AgentProtocolStatus | undefined) | undefined;
+  trust?: () => TrustStatus;
 }
 
 export async function collectStatus(src: StatusSources): Promise<PluginStatus> {
   return {
-    connection: { ...src.link(), url: src.url },
+    connection: { ...src.link(), url: redactUrl(src.url) },
     wake: src.wake(),
     events: src.events ? await src.events() : { enabled: false },
     agentProtocol: src.agentProtocol?.() ?? { enabled: false },
+    ...(src.trust ? { trust: src.trust() } : {}),
   };
 }
 
@@ -58,5 +63,9 @@ export function formatStatus(s: PluginStatus): string {
   const ap = s.agentProtocol;
   if ("enabled" in ap) lines.push("Agent protocol: off");
   else lines.push(`Agent protocol: ${ap.agents.map((a) => a.prompt).join(", ") || "no agents registered"} · ${ap.activeTurns} turn(s) running`);
+  const t = s.trust;
+  if (t) {
+    lines.push(`Trust: key ${t.publicKey ?? "none"} · ${t.trustedKeys} trusted key(s) · unsigned callers ${t.trustUnsignedCallers ? "may have turns" : "wake only"} · signatures verified ${t.verified}, rejected ${t.rejected}`);
+  }
   return lines.join("\n");
 }
