@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { agentProtocolDeps, agentProtocolSettings } from "./src/agent-protocol/register.ts";
+import { agentProtocolHost, agentProtocolSettings } from "./src/agent-protocol/register.ts";
 import { registerCli } from "./src/cli/register.ts";
 import { configSecrets, redactingLogger } from "./src/connection/redact.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
@@ -26,7 +26,7 @@ export default definePluginEntry({
     // Every line the plugin logs passes through here: no credential from the config reaches the log.
     const log = redactingLogger(api.logger, configSecrets(cfg));
     const stateDir = join(api.runtime.state.resolveStateDir(), "plugins", "nats");
-    const agentProtocol = cfg.agentProtocol.enabled ? { settings: agentProtocolSettings(cfg, api.version), deps: agentProtocolDeps(api, cfg, log) } : undefined;
+    const agentProtocol = cfg.agentProtocol.enabled ? { settings: agentProtocolSettings(cfg, api.version), host: agentProtocolHost(api, cfg, log) } : undefined;
     const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: log, stateDir, agentProtocol });
 
     const events = rt.events;

@@ -63,7 +63,12 @@ const gw = await TestGateway.start({
   // "host" takes the gateway's heartbeat/system-agent duties, so "main" (both paths) has none
   agents: ["host", "main"],
   plugins: [
-    natsPlugin({ url: server.url, events: { enabled: false }, agentProtocol: { enabled: true, owner: "bench", agents: ["main"], maxConcurrentTurns: 8 } }),
+    natsPlugin({
+      url: server.url,
+      events: { enabled: false },
+      relay: { trustUnsignedCallers: true, maxConcurrent: 8 },
+      agentProtocol: { enabled: true, owner: "bench", agents: ["main"] },
+    }),
     { path: join(REPO_ROOT, "test/fixtures/probe-plugin"), id: "probe" },
   ],
   readyLog: /agent protocol: agent main registered/,

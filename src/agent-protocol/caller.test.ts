@@ -1,7 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { natsCallerSessionKey } from "../shared/session-key.ts";
-import { callerOf, inboxOwner, UNSIGNED_CALLER } from "./caller.ts";
+import type { Caller } from "../trust/caller.ts";
+import { callerKey, describeCaller, inboxOwner } from "./caller.ts";
+
+const USER = "UCDUW5V44EBDBIK2FL4CTNDBQFNGBEZVJHSZGQVKRHASN4AV4IWPB5NT";
+const anonymous: Caller = { id: "anonymous", via: "agent-protocol", auth: "none" };
 
 test("the per-connection part of a muxed reply inbox identifies an unsigned caller", () => {
   assert.equal(inboxOwner("_INBOX.N3MBJILDJoUCJanSZbNliO.17"), "_INBOX.N3MBJILDJoUCJanSZbNliO");
@@ -13,26 +17,31 @@ test("the per-connection part of a muxed reply inbox identifies an unsigned call
 });
 
 test("unsigned callers: same connection → same key, another connection → another; keys fit a session key", () => {
-  const absent = { kind: "absent" } as const;
-  const a1 = callerOf(absent, "_INBOX.N3MBJILDJoUCJanSZbNliO.1");
-  const a2 = callerOf(absent, "_INBOX.N3MBJILDJoUCJanSZbNliO.2");
-  const b = callerOf(absent, "_INBOX.n3mbjildjoucjanszbnlio.1");
-  assert.equal(a1.key, a2.key);
-  assert.notEqual(a1.key, b.key, "inboxes differing only in case are different callers");
-  assert.equal(a1.id, UNSIGNED_CALLER);
-  assert.equal(a1.verified, false);
-  assert.match(natsCallerSessionKey("main", a1.key), /^agent:main:nats:inbox-[0-9a-f]{32}$/);
+  const absent = { trust: "absent" } as const;
+  const a1 = callerKey(absent, anonymous, "_INBOX.N3MBJILDJoUCJanSZbNliO.1");
+  const a2 = callerKey(absent, anonymous, "_INBOX.N3MBJILDJoUCJanSZbNliO.2");
+  const b = callerKey(absent, anonymous, "_INBOX.n3mbjildjoucjanszbnlio.1");
+  assert.equal(a1, a2);
+  assert.notEqual(a1, b, "inboxes differing only in case are different callers");
+  assert.match(natsCallerSessionKey("main", a1), /^agent:main:nats:inbox-[0-9a-f]{32}$/);
 });
 
-test("claimed identities grant nothing: the caller is still told apart by its inbox", () => {
-  const claimed = callerOf({ kind: "claimed", user: "UCDUW5V44EBDBIK2FL4CTNDBQFNGBEZVJHSZGQVKRHASN4AV4IWPB5NT", name: "x" }, "_INBOX.N3MBJILDJoUCJanSZbNliO.1");
-  assert.equal(claimed.id, UNSIGNED_CALLER);
-  assert.match(claimed.key, /^inbox-/);
+test("a claimed identity keys nothing: the caller is still its inbox", () => {
+  const key = callerKey({ trust: "claimed", account: "$G", user: USER }, anonymous, "_INBOX.N3MBJILDJoUCJanSZbNliO.1");
+  assert.match(key, /^inbox-/);
 });
 
-test("verified senders are their user NKEY, lowercased for the session key", () => {
-  const user = "UCDUW5V44EBDBIK2FL4CTNDBQFNGBEZVJHSZGQVKRHASN4AV4IWPB5NT";
-  const c = callerOf({ kind: "verified", account: "ACME", user }, "_INBOX.whatever.1");
-  assert.deepEqual(c, { id: user, key: user.toLowerCase(), verified: true });
-  assert.equal(natsCallerSessionKey("main", c.key), `agent:main:nats:${user.toLowerCase()}`);
+test("a verified key is the caller's session, per agent when the key speaks for a gateway's agents", () => {
+  const verified = { trust: "verified", account: "$G", user: USER } as const;
+  const alice: Caller = { id: "alice", via: "agent-protocol", auth: "signature", key: USER };
+  assert.equal(callerKey(verified, alice, "_INBOX.x.1"), USER.toLowerCase());
+  const unknownKey: Caller = { id: USER, via: "agent-protocol", auth: "none", key: USER };
+  assert.equal(callerKey(verified, unknownKey, "_INBOX.x.1"), USER.toLowerCase());
+  const agentA: Caller = { id: "a", via: "agent-protocol", auth: "signature", key: USER, vouchedBy: "gw2" };
+  const agentB: Caller = { ...agentA, id: "b" };
+  assert.equal(callerKey(verified, agentA, "_INBOX.x.1"), `${USER.toLowerCase()}-a`);
+  assert.notEqual(callerKey(verified, agentA, "_INBOX.x.1"), callerKey(verified, agentB, "_INBOX.x.1"));
+  assert.match(natsCallerSessionKey("main", callerKey(verified, agentA, "r")), /^agent:main:nats:u[a-z2-7]{55}-a$/);
+  assert.equal(describeCaller(agentA, "k"), `"a" (signed by ${USER} for gw2, k)`);
+  assert.equal(describeCaller(anonymous, "k"), `"anonymous" (unauthenticated, k)`);
 });

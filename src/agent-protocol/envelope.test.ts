@@ -45,10 +45,12 @@ test("attachments: an empty array is fine, files are refused (attachments_ok is 
   assert.match(bad('{"prompt":"hi","attachments":"a.txt"}'), /must be an array/);
 });
 
-test("the openclaw extension picks a session; anything else in it is refused", () => {
+test("the openclaw extension picks a session and names the caller; anything else in it is refused", () => {
   assert.deepEqual(ok('{"prompt":"hi","openclaw":{"sessionKey":"agent:main:telegram:direct:42"}}'), { prompt: "hi", sessionKey: "agent:main:telegram:direct:42" });
   assert.deepEqual(ok('{"prompt":"hi","openclaw":{}}'), { prompt: "hi" });
   assert.match(bad('{"prompt":"hi","openclaw":{"session":"x"}}'), /unknown field openclaw\.session/);
   assert.match(bad('{"prompt":"hi","openclaw":{"sessionKey":"main"}}'), /must be a session key/);
   assert.match(bad('{"prompt":"hi","openclaw":"agent:main:main"}'), /"openclaw" must be an object/);
+  assert.deepEqual(ok('{"prompt":"hi","openclaw":{"from":"ops-bot"}}'), { prompt: "hi", from: "ops-bot" });
+  assert.match(bad('{"prompt":"hi","openclaw":{"from":"two words"}}'), /openclaw\.from must be a caller id/);
 });

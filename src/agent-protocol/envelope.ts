@@ -1,3 +1,4 @@
+import { CALLER_ID_PATTERN } from "../config/schema.ts";
 import { isSessionKey } from "../shared/session-key.ts";
 
 /** A prompt request after §5.3: the text, and our one extension. */
@@ -8,13 +9,20 @@ export interface PromptEnvelope {
    * the caller's own (only for callers relay.allowedTargets permits it).
    */
   sessionKey?: string;
+  /**
+   * Extension `{"openclaw": {"from": "<caller id>"}}`: who is asking. A claim, unless the request is signed
+   * (the payload is covered by the signature): a gateway key listed in relay.callers signs for the agent
+   * named here, as in a wake message's `from`.
+   */
+  from?: string;
 }
 
 export type EnvelopeResult = { ok: true; envelope: PromptEnvelope } | { ok: false; error: string };
 
 /** Our namespace inside the envelope; unknown top-level fields are the spec's to define (§5.6). */
 export const EXTENSION_FIELD = "openclaw";
-const EXTENSION_KEYS = new Set(["sessionKey"]);
+const EXTENSION_KEYS = new Set(["sessionKey", "from"]);
+const CALLER_ID = new RegExp(CALLER_ID_PATTERN);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -71,6 +79,10 @@ export function parseEnvelope(data: Uint8Array): EnvelopeResult {
         return { ok: false, error: `${EXTENSION_FIELD}.sessionKey must be a session key like agent:<id>:<rest>` };
       }
       envelope.sessionKey = fields.sessionKey;
+    }
+    if (fields.from !== undefined) {
+      if (typeof fields.from !== "string" || !CALLER_ID.test(fields.from)) return { ok: false, error: `${EXTENSION_FIELD}.from must be a caller id (letters, digits, . _ @ -; up to 64)` };
+      envelope.from = fields.from;
     }
   }
   return { ok: true, envelope };

@@ -1,13 +1,14 @@
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { checkTarget, type AllowedTargets } from "../trust/targets.ts";
+import { relayText } from "../relay/relay.ts";
+import type { TurnSlots } from "../relay/limits.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import type { Reservoir } from "../shared/reservoir.ts";
 import { agentOfSessionKey, natsCallerSessionKey, restOfSessionKey } from "../shared/session-key.ts";
+import type { Caller } from "../trust/caller.ts";
 import { AssistantText } from "./assistant-text.ts";
-import { callerOf, describeCaller, type Caller, type Sender, type SenderGate } from "./caller.ts";
+import { callerKey, describeCaller, inboxOwner, type ProtocolTrust } from "./caller.ts";
 import type { ErrorCode } from "./chunks.ts";
 import { EXTENSION_FIELD, parseEnvelope } from "./envelope.ts";
-import type { TurnLimits } from "./limits.ts";
 import type { MicroService } from "./micro.ts";
 import { ReplyStream } from "./reply.ts";
 import { replyProblem, type AgentAddress } from "./subjects.ts";
@@ -18,10 +19,15 @@ export interface PromptEndpoint {
   address: AgentAddress;
   service: MicroService;
   turns: StreamingTurns;
-  limits: TurnLimits;
-  gate: SenderGate;
-  allowedTargets: AllowedTargets | undefined;
+  trust: ProtocolTrust;
+  /** `signed`: only verified senders are served (§13.9). */
+  minSenderTrust: "any" | "signed";
+  /** The relay's turn slots (relay.maxConcurrent, relay.maxConcurrentPerSession). */
+  slots: TurnSlots;
+  /** relay.timeoutMs: how long the caller's stream waits for the turn. */
   timeoutMs: number;
+  /** relay.maxTimeoutMs: how long a turn that outlasted timeoutMs keeps its slot. */
+  maxTimeoutMs: number;
   keepAliveMs: number;
   /** The advertised `max_payload` (§2.1), enforced here too (§5.4). */
   maxPayloadBytes: number;
@@ -46,29 +52,23 @@ class Refusal {
   }
 }
 
-/** Which session the turn runs in: the caller's own, or (extension) one it may pick. */
-function targetSession(ep: PromptEndpoint, caller: Caller, picked: string | undefined): { sessionKey: string; picked: boolean } | Refusal {
+/**
+ * Which session the turn runs in: the caller's own, or (extension) an existing one it names. Either way
+ * the relay's decision applies (authenticated unless relay.trustUnsignedCallers, and relay.allowedTargets).
+ * Another NATS caller's own session is never pickable, whatever the patterns say.
+ */
+function targetSession(ep: PromptEndpoint, caller: Caller, key: string, picked: string | undefined): { sessionKey: string; picked: boolean } | Refusal {
   const agentId = ep.address.agentId;
-  const own = natsCallerSessionKey(agentId, caller.key);
-  if (picked === undefined || picked === own) {
-    const d = checkTarget(ep.allowedTargets, caller.id, own);
-    return d.ok ? { sessionKey: own, picked: false } : new Refusal(403, d.reason);
+  const own = natsCallerSessionKey(agentId, key);
+  const sessionKey = picked ?? own;
+  if (picked !== undefined && picked !== own) {
+    if (agentOfSessionKey(picked) !== agentId) return new Refusal(400, `${EXTENSION_FIELD}.sessionKey ${picked} is not a session of agent ${agentId}`);
+    if (restOfSessionKey(picked)?.startsWith("nats:")) return new Refusal(403, `${picked} is another NATS caller's session`);
   }
-  if (agentOfSessionKey(picked) !== agentId) return new Refusal(400, `${EXTENSION_FIELD}.sessionKey ${picked} is not a session of agent ${agentId}`);
-  // Another NATS caller's conversation is that caller's alone, whatever the patterns say.
-  if (restOfSessionKey(picked)?.startsWith("nats:")) return new Refusal(403, `${picked} is another NATS caller's session`);
-  // Picking a session is opt-in: without allowedTargets nobody may (unlike the relay, where no list means everyone).
-  if (!ep.allowedTargets) return new Refusal(403, `picking a session needs relay.allowedTargets to list it for caller "${caller.id}"`);
-  const d = checkTarget(ep.allowedTargets, caller.id, picked);
-  if (!d.ok) return new Refusal(403, d.reason);
-  if (!ep.turns.exists(picked)) return new Refusal(404, `no session ${picked}`);
-  return { sessionKey: picked, picked: true };
-}
-
-/** What the agent reads when someone else's turn lands in a picked session. */
-function pickedText(sender: Sender, prompt: string): string {
-  const who = sender.kind === "verified" ? `${sender.name ? `${sender.name} ` : ""}(NATS user ${sender.user})` : "an unsigned NATS caller";
-  return `[from ${who}] ${prompt}`;
+  const decision = ep.trust.mayTakeTurn(caller, sessionKey);
+  if (!decision.ok) return new Refusal(decision.code, decision.reason);
+  if (sessionKey !== own && !ep.turns.exists(sessionKey)) return new Refusal(404, `no session ${sessionKey}`);
+  return { sessionKey, picked: sessionKey !== own };
 }
 
 /**
@@ -93,7 +93,7 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
   const out = new ReplyStream(nc, msg.reply);
   ep.open.add(out);
   // `who` is refined once the sender is classified; until then the inbox is all we know.
-  const state: RequestState = { who: callerOf({ kind: "absent" }, msg.reply).key, arrivedAt };
+  const state: RequestState = { who: `inbox ${inboxOwner(msg.reply)}`, arrivedAt };
   try {
     const outcome = await serve(ep, msg, out, state);
     if (outcome instanceof Refusal) {
@@ -127,14 +127,20 @@ async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, state: Requ
   if (msg.data.length > ep.maxPayloadBytes) return new Refusal(400, `the request is ${msg.data.length} bytes; this endpoint's max_payload is ${ep.maxPayloadBytes}`);
   const parsed = parseEnvelope(msg.data);
   if (!parsed.ok) return new Refusal(400, parsed.error);
-  const check = ep.gate.admit({ subject: msg.subject, data: msg.data, headers: msg.headers });
-  if (!check.ok) return new Refusal(check.code, check.error);
-  const caller = callerOf(check.sender, msg.reply as string);
-  state.who = describeCaller(caller, check.sender);
+  const check = ep.trust.verify({ subject: msg.subject, data: msg.data, headers: msg.headers }, "live");
+  if (check.trust === "rejected") return new Refusal(check.code, check.reason);
+  if (ep.minSenderTrust === "signed" && check.trust !== "verified") {
+    return new Refusal(401, `this agent only serves signed requests (min_sender_trust signed); ${check.trust === "claimed" ? "its Agent-Sender header is not signed" : "it has no Agent-Sender header"}`);
+  }
+  const identified = ep.trust.identify(check, parsed.envelope.from, "agent-protocol");
+  if (!identified.ok) return new Refusal(identified.code, identified.reason);
+  const caller = identified.caller;
+  const key = callerKey(check, caller, msg.reply as string);
+  state.who = describeCaller(caller, key);
 
-  const target = targetSession(ep, caller, parsed.envelope.sessionKey);
+  const target = targetSession(ep, caller, key, parsed.envelope.sessionKey);
   if (target instanceof Refusal) return target;
-  const slot = ep.limits.acquire(caller.key);
+  const slot = ep.slots.take(target.sessionKey);
   if (!slot.ok) return new Refusal(429, slot.reason, { retry_after_s: RETRY_AFTER_S });
   state.release = slot.release;
 
@@ -147,12 +153,13 @@ async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, state: Requ
   let runId = "";
   const result = await ep.turns.run({
     sessionKey: target.sessionKey,
-    message: target.picked ? pickedText(check.sender, parsed.envelope.prompt) : parsed.envelope.prompt,
+    // in the caller's own session the prompt is the user's message; in a picked one it says who spoke
+    message: target.picked ? relayText(caller, parsed.envelope.prompt) : parsed.envelope.prompt,
     timeoutMs: ep.timeoutMs,
     onStarted: (id) => (runId = id),
     onAssistant: (data) => out.response(text.push(data)),
   });
-  const where = `${agentId} from ${describeCaller(caller, check.sender)} in ${target.sessionKey}`;
+  const where = `${agentId} from ${state.who} in ${target.sessionKey}`;
   switch (result.kind) {
     case "finished": {
       out.response(text.finish(result.answer));
@@ -163,6 +170,11 @@ async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, state: Requ
     case "timeout": {
       const error = `no answer within ${ep.timeoutMs} ms (relay.timeoutMs); run ${result.runId} goes on in ${target.sessionKey}`;
       out.error(500, error);
+      // As in the relay, the run keeps its slot until it ends (at most relay.maxTimeoutMs): callers that
+      // give up early cannot pile up runs past the limits.
+      const release = state.release;
+      state.release = undefined;
+      void ep.turns.settle(result.runId, ep.maxTimeoutMs).finally(release);
       ep.log.warn(`nats: agent protocol: prompt for ${where}: ${error}`);
       return error;
     }

@@ -29,11 +29,10 @@ test("a listed agent the gateway does not host, a bad name and a name clash are 
   assert.match(warnings[2], /cannot be registered as name "a+": must be 1-63 characters/);
 });
 
-test("settings: the relay's timeout and allowedTargets apply; the plugin version is the service version", () => {
-  const cfg = parseConfig({ relay: { timeoutMs: 30_000, allowedTargets: { "*": ["agent:main:nats:*"] } }, agentProtocol: { enabled: true, maxPayload: "64KB", keepAliveS: 5 } });
+test("settings: the relay's timeout and limits apply; the plugin version is the service version", () => {
+  const cfg = parseConfig({ relay: { timeoutMs: 30_000, maxConcurrent: 3, maxConcurrentPerSession: 2 }, agentProtocol: { enabled: true, maxPayload: "64KB", keepAliveS: 5, minSenderTrust: "signed" } });
   const s = agentProtocolSettings(cfg, "0.1.0");
-  assert.equal(s.timeoutMs, 30_000);
-  assert.deepEqual(s.allowedTargets, { "*": ["agent:main:nats:*"] });
+  assert.deepEqual([s.timeoutMs, s.maxTimeoutMs, s.maxConcurrent, s.maxConcurrentPerSession, s.minSenderTrust], [30_000, 600_000, 3, 2, "signed"]);
   assert.equal(s.maxPayloadBytes, 64 * 1024);
   assert.equal(s.keepAliveMs, 5000);
   assert.equal(s.version, "0.1.0");
@@ -45,4 +44,5 @@ test("config: off by default, and bad values are named", () => {
   assert.throws(() => parseConfig({ agentProtocol: { owner: "Acme Corp" } }), /agentProtocol\.owner/);
   assert.throws(() => parseConfig({ agentProtocol: { keepAliveS: 45 } }), /agentProtocol\.keepAliveS/);
   assert.throws(() => parseConfig({ agentProtocol: { maxPayload: "1 MB" } }), /agentProtocol\.maxPayload/);
+  assert.throws(() => parseConfig({ agentProtocol: { minSenderTrust: "verified" } }), /agentProtocol\.minSenderTrust/);
 });

@@ -5,14 +5,13 @@ import type { NatsPluginConfig } from "../config/schema.ts";
 import { hostTurnRuntime } from "../relay/host-runtime.ts";
 import type { Logger } from "../shared/logger.ts";
 import { parseBytes } from "./chunks.ts";
-import { senderGate } from "./sender-gate.ts";
 import type { AgentProtocolDeps, AgentProtocolSettings } from "./service.ts";
 import { tokenProblem, type AgentAddress } from "./subjects.ts";
 import { hostStreamingTurns } from "./turns.ts";
 
 type HostApi = Pick<OpenClawPluginApi, "runtime" | "version">;
 
-/** The plugin config's `agentProtocol` section plus the relay's rules it shares (timeout, allowedTargets). */
+/** The plugin config's `agentProtocol` section plus the relay's limits it shares. */
 export function agentProtocolSettings(cfg: NatsPluginConfig, version: string | undefined): AgentProtocolSettings {
   const ap = cfg.agentProtocol;
   return {
@@ -20,10 +19,11 @@ export function agentProtocolSettings(cfg: NatsPluginConfig, version: string | u
     heartbeatIntervalS: ap.heartbeatIntervalS,
     keepAliveMs: ap.keepAliveS * 1000,
     maxPayloadBytes: ap.maxPayload === undefined ? undefined : parseBytes(ap.maxPayload),
-    maxConcurrentTurns: ap.maxConcurrentTurns,
-    maxTurnsPerCaller: ap.maxTurnsPerCaller,
+    minSenderTrust: ap.minSenderTrust,
     timeoutMs: cfg.relay.timeoutMs,
-    allowedTargets: cfg.relay.allowedTargets,
+    maxTimeoutMs: cfg.relay.maxTimeoutMs,
+    maxConcurrent: cfg.relay.maxConcurrent,
+    maxConcurrentPerSession: cfg.relay.maxConcurrentPerSession,
     version: version && /^\d+\.\d+\.\d+/.test(version) ? version : "0.0.0",
   };
 }
@@ -63,13 +63,12 @@ export function resolveAgents(cfg: NatsPluginConfig, hosted: string[], log: Logg
  * The host side of the service, from the registering plugin instance: turns run through the relay's
  * in-process runtime in the async context captured here (they act as the plugin, not as whatever
  * triggered them), assistant output comes from the host's agent events, and the hosted agents are
- * read from the live host config when the service starts.
+ * read from the live host config when the service starts. Trust is the process-wide runtime's.
  */
-export function agentProtocolDeps(api: HostApi, cfg: NatsPluginConfig, log: Logger): AgentProtocolDeps {
+export function agentProtocolHost(api: HostApi, cfg: NatsPluginConfig, log: Logger): Omit<AgentProtocolDeps, "trust"> {
   const detached = AsyncLocalStorage.snapshot();
   return {
     turns: hostStreamingTurns(hostTurnRuntime(api.runtime, detached), api.runtime.events),
-    gate: senderGate(cfg.agentProtocol.minSenderTrust),
     log,
     agents: () => resolveAgents(cfg, listAgentIds(api.runtime.config.current() as Parameters<typeof listAgentIds>[0]), log),
   };

@@ -8,8 +8,11 @@ import { NatsServer } from "../../test/harness/nats-server.ts";
 import type { Logger } from "../shared/logger.ts";
 import { createUserSeed, signerFromSeed } from "../trust/nkey.ts";
 import { signSender } from "../trust/sender.ts";
-import { NO_SENDER_IDENTITY, type SenderGate } from "./caller.ts";
-import { senderGate } from "./sender-gate.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "../config/parse.ts";
+import { Trust } from "../trust/trust.ts";
 import { AgentProtocolService, type AgentProtocolSettings } from "./service.ts";
 import type { StreamedTurnRequest, StreamedTurnResult, StreamingTurns } from "./turns.ts";
 
@@ -25,7 +28,14 @@ class ScriptedTurns implements StreamingTurns {
   readonly runs: Array<{ sessionKey: string; message: string }> = [];
   readonly sessions = new Set<string>(["agent:main:main"]);
   script: (message: string) => Script = (m) => ({ deltas: [`echo: ${m}`] });
+  /** Runs that outlast the wait, until the test ends them with `resolve()`. */
+  readonly hanging = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   private seq = 0;
+
+  async settle(runId: string, timeoutMs: number): Promise<void> {
+    const h = this.hanging.get(runId);
+    if (h) await Promise.race([h.promise, sleep(timeoutMs)]);
+  }
 
   exists(sessionKey: string): boolean {
     return this.sessions.has(sessionKey);
@@ -38,6 +48,10 @@ class ScriptedTurns implements StreamingTurns {
     req.onStarted?.(runId);
     const s = this.script(req.message);
     if (s.hang) {
+      // the host's wait gives up after timeoutMs; the run itself ends when the test says so
+      let resolve = (): void => {};
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.hanging.set(runId, { promise, resolve });
       await sleep(req.timeoutMs);
       return { kind: "timeout", runId };
     }
@@ -62,13 +76,19 @@ function settings(over: Partial<AgentProtocolSettings> = {}): AgentProtocolSetti
     heartbeatIntervalS: 1,
     keepAliveMs: 20_000,
     maxPayloadBytes: undefined,
-    maxConcurrentTurns: 4,
-    maxTurnsPerCaller: 1,
+    minSenderTrust: "any",
     timeoutMs: 10_000,
-    allowedTargets: undefined,
+    maxTimeoutMs: 60_000,
+    maxConcurrent: 4,
+    maxConcurrentPerSession: 1,
     version: "1.2.3",
     ...over,
   };
+}
+
+/** The gateway's real trust module, from a relay config (most tests let unsigned callers have turns). */
+function trustFor(relay: object = { trustUnsignedCallers: true }): Trust {
+  return new Trust(parseConfig({ relay }), mkdtempSync(join(tmpdir(), "ap-trust-")), log);
 }
 
 const MAX_PAYLOAD = 4096;
@@ -78,10 +98,10 @@ const services: AgentProtocolService[] = [];
 const conns: NatsConnection[] = [];
 
 /** A service (what one gateway runs) on its own connection. */
-async function startService(turns: StreamingTurns, over: Partial<AgentProtocolSettings> = {}, agents = ["main", "ops"], gate: SenderGate = NO_SENDER_IDENTITY): Promise<AgentProtocolService> {
+async function startService(turns: StreamingTurns, over: Partial<AgentProtocolSettings> = {}, agents = ["main", "ops"], trust: Trust = trustFor()): Promise<AgentProtocolService> {
   const conn = await connect({ servers: server.url });
   conns.push(conn);
-  const svc = new AgentProtocolService(settings(over), { turns, gate, log, agents: () => agents.map((agentId) => ({ agentId, owner: over.owner ?? "acme", name: agentId })) });
+  const svc = new AgentProtocolService(settings(over), { turns, trust, log, agents: () => agents.map((agentId) => ({ agentId, owner: over.owner ?? "acme", name: agentId })) });
   services.push(svc);
   await svc.start(conn);
   return svc;
@@ -125,7 +145,7 @@ describe("registration and discovery", () => {
     assert.equal(main.name, "agents");
     assert.equal(main.version, "1.2.3");
     assert.deepEqual(main.endpoints, [
-      { name: "prompt", subject: "agents.prompt.oc.disco.main", queue_group: "agents", metadata: { max_payload: "4KB", attachments_ok: "false" } },
+      { name: "prompt", subject: "agents.prompt.oc.disco.main", queue_group: "agents", metadata: { max_payload: "4KB", attachments_ok: "false", min_sender_trust: "any" } },
       { name: "status", subject: "agents.status.oc.disco.main", queue_group: "agents" },
     ]);
 
@@ -302,16 +322,13 @@ describe("errors: an error frame with headers and a JSON body, then the terminat
     assert.match((await refused('{"prompt":"x","openclaw":{"sessionKey":"agent:ops:main"}}')).body.message, /not a session of agent main/);
   });
 
-  test("403: picking a session without allowedTargets, or another NATS caller's session", async () => {
-    const r = await refused('{"prompt":"x","openclaw":{"sessionKey":"agent:main:main"}}');
-    assert.equal(r.code, "403");
-    assert.match(r.body.message, /needs relay\.allowedTargets/);
+  test("403: another NATS caller's session is never pickable", async () => {
     const other = await refused('{"prompt":"x","openclaw":{"sessionKey":"agent:main:nats:inbox-0000"}}');
     assert.equal(other.code, "403");
     assert.match(other.body.message, /another NATS caller's session/);
   });
 
-  test("429: over the per-caller limit while a turn runs (with retry_after_s)", async () => {
+  test("429: over relay.maxConcurrentPerSession while the caller's turn runs (with retry_after_s)", async () => {
     turns.script = (m) => (m === "slow" ? { deltas: ["done"], delayMs: 300 } : { deltas: ["fast"] });
     const conn = createInbox(); // two requests from one "connection": <prefix>.<n> like a client's muxed inbox
     const slow = streamV3(nc, "agents.prompt.oc.err.main", "slow", { inbox: `${conn}.1` });
@@ -319,7 +336,7 @@ describe("errors: an error frame with headers and a JSON body, then the terminat
     const r = await refused("second", `${conn}.2`);
     assert.equal(r.code, "429");
     assert.equal((r.body as unknown as { retry_after_s: number }).retry_after_s, 5);
-    assert.match(r.body.message, /maxTurnsPerCaller 1/);
+    assert.match(r.body.message, /already has 1 relay turn\(s\) running, the limit is relay\.maxConcurrentPerSession \(1\)/);
     assert.equal(readStream(await slow).text, "done");
   });
 
@@ -331,10 +348,18 @@ describe("errors: an error frame with headers and a JSON body, then the terminat
     assert.match((readStream(failed).errors[0].body as { message: string }).message, /^run run-\d+ failed: model exploded$/);
 
     turns.script = () => ({ hang: true });
-    const slow = await streamV3(nc, "agents.prompt.oc.err.main", "hang");
+    const conn = createInbox();
+    const slow = await streamV3(nc, "agents.prompt.oc.err.main", "hang", { inbox: `${conn}.1` });
     assertWellFormed(slow);
     assert.deepEqual(readStream(slow).types, ["status:ack", "error:500", "end"]);
     assert.match((readStream(slow).errors[0].body as { message: string }).message, /no answer within 400 ms \(relay\.timeoutMs\); run run-\d+ goes on in agent:main:nats:inbox-/);
+    // the run goes on and keeps its slot (as in the relay): the same caller is busy until it ends
+    const busy = await refused("again", `${conn}.2`);
+    assert.equal(busy.code, "429");
+    for (const h of turns.hanging.values()) h.resolve();
+    await sleep(50);
+    turns.script = () => ({ deltas: ["free again"] });
+    assert.equal(readStream(await streamV3(nc, "agents.prompt.oc.err.main", "again", { inbox: `${conn}.3` })).text, "free again");
   });
 
   test("the error header says the same, on one line, for clients that only read headers", async () => {
@@ -350,14 +375,18 @@ describe("errors: an error frame with headers and a JSON body, then the terminat
 describe("sessions picked with the openclaw extension", () => {
   const turns = new ScriptedTurns();
   before(async () => {
-    await startService(turns, { owner: "pick", allowedTargets: { "nats:unsigned": ["agent:main:nats:*", "agent:main:main", "agent:main:telegram:*"] } });
+    await startService(turns, { owner: "pick" }, ["main", "ops"], trustFor({ trustUnsignedCallers: true, allowedTargets: { anonymous: ["agent:main:nats:*", "agent:main:main", "agent:main:telegram:*"] } }));
   });
 
   test("an allowed, existing session takes the turn, and the agent is told who spoke", async () => {
     const r = await streamV3(nc, "agents.prompt.oc.pick.main", JSON.stringify({ prompt: "status?", openclaw: { sessionKey: "agent:main:main" } }));
     assertWellFormed(r);
     assert.equal(readStream(r).acks, 1);
-    assert.deepEqual(turns.runs.at(-1), { sessionKey: "agent:main:main", message: "[from an unsigned NATS caller] status?" });
+    assert.deepEqual(turns.runs.at(-1), { sessionKey: "agent:main:main", message: "[from anonymous] status?" });
+    // a claimed name (openclaw.from) is what allowedTargets checks for an unsigned caller, and what the agent reads
+    const named = readStream(await streamV3(nc, "agents.prompt.oc.pick.main", JSON.stringify({ prompt: "hi", openclaw: { from: "ops-bot", sessionKey: "agent:main:main" } })));
+    assert.deepEqual(named.types, ["error:403", "end"]);
+    assert.match((named.errors[0].body as { message: string }).message, /caller "ops-bot" has no entry in relay\.allowedTargets/);
   });
 
   test("404 for an allowed session that does not exist; 403 for one allowedTargets does not list", async () => {
@@ -370,10 +399,10 @@ describe("sessions picked with the openclaw extension", () => {
 
   test("with allowedTargets, the caller's own session must be listed too", async () => {
     const strict = new ScriptedTurns();
-    await startService(strict, { owner: "strict", allowedTargets: { UABC: ["agent:main:*"] } }, ["main"]);
+    await startService(strict, { owner: "strict" }, ["main"], trustFor({ trustUnsignedCallers: true, allowedTargets: { alice: ["agent:main:*"] } }));
     const r = readStream(await streamV3(nc, "agents.prompt.oc.strict.main", "hi"));
     assert.deepEqual(r.types, ["error:403", "end"]);
-    assert.match((r.errors[0].body as { message: string }).message, /caller "nats:unsigned" has no entry in relay\.allowedTargets/);
+    assert.match((r.errors[0].body as { message: string }).message, /caller "anonymous" has no entry in relay\.allowedTargets/);
   });
 });
 
@@ -438,34 +467,70 @@ describe("two gateways hosting one agent share its prompts (queue group agents)"
   });
 });
 
-describe("signed senders (§13, verified with the trust module)", () => {
+describe("who may have a turn: the relay's trust rules (§13 signatures, relay.callers, relay.trustUnsignedCallers)", () => {
   const turns = new ScriptedTurns();
-  const signer = signerFromSeed(createUserSeed());
+  const alice = signerFromSeed(createUserSeed());
+  const stranger = signerFromSeed(createUserSeed());
+  const gateway2 = signerFromSeed(createUserSeed());
   const subject = "agents.prompt.oc.sig.main";
-  const signed = (payload: string, over: { subject?: string; signedPayload?: string } = {}): MsgHdrs => {
+  const signed = (payload: string, over: { signer?: typeof alice; subject?: string; signedPayload?: string } = {}): MsgHdrs => {
     const h = headers();
-    h.set("Agent-Sender", signSender({ signer, account: "$G", subject: over.subject ?? subject, payload: new TextEncoder().encode(over.signedPayload ?? payload), name: "tester" }));
+    const payloadBytes = new TextEncoder().encode(over.signedPayload ?? payload);
+    h.set("Agent-Sender", signSender({ signer: over.signer ?? alice, account: "$G", subject: over.subject ?? subject, payload: payloadBytes, name: "tester" }));
     return h;
   };
+  const message = (r: ReturnType<typeof readStream>) => (r.errors[0]?.body as { message: string } | undefined)?.message ?? "";
   before(async () => {
     turns.script = () => ({ deltas: ["ok"] });
-    await startService(turns, { owner: "sig" }, ["main"], senderGate("any"));
-    await startService(turns, { owner: "sigonly" }, ["main"], senderGate("signed"));
+    const callers = { alice: { publicKey: alice.publicKey }, gw2: { publicKey: gateway2.publicKey, agents: ["a", "b"] } };
+    await startService(turns, { owner: "sig" }, ["main"], trustFor({ callers })); // the default: unsigned callers have no turns
+    await startService(turns, { owner: "sigonly", minSenderTrust: "signed" }, ["main"], trustFor({ callers, trustUnsignedCallers: true }));
   });
 
-  test("a verified sender is its user NKEY: one session across connections; min_sender_trust is advertised", async () => {
+  test("by default an unsigned prompt is 401 and a valid signature by a key nobody listed is 403; nothing runs", async () => {
+    const before = turns.runs.length;
+    const unsigned = readStream(await streamV3(nc, subject, "hi"));
+    assert.deepEqual(unsigned.types, ["error:401", "end"]);
+    assert.match(message(unsigned), /caller "anonymous" is not authenticated: .*relay\.trustUnsignedCallers: true/);
+    const unknown = readStream(await streamV3(nc, subject, "hi", { headers: signed("hi", { signer: stranger }) }));
+    assert.deepEqual(unknown.types, ["error:403", "end"]);
+    assert.match(message(unknown), new RegExp(`sender key ${stranger.publicKey} is not a trusted caller: list it in relay\\.callers`));
+    const claim = headers();
+    claim.set("Agent-Sender", JSON.stringify({ v: 1, account: "$G", user: alice.publicKey, name: "impostor" }));
+    assert.deepEqual(readStream(await streamV3(nc, subject, "hi", { headers: claim })).types, ["error:401", "end"], "a claim of alice's key is no signature");
+    assert.equal(turns.runs.length, before);
+  });
+
+  test("a caller in relay.callers is its key: one session across connections; min_sender_trust is advertised", async () => {
     const other = await connect({ servers: server.url });
     conns.push(other);
     const a = await streamV3(nc, subject, "first", { headers: signed("first") });
     const b = await streamV3(other, subject, "second", { headers: signed("second") });
     assert.deepEqual([readStream(a).types, readStream(b).types], [["status:ack", "response", "end"], ["status:ack", "response", "end"]]);
     const [r1, r2] = turns.runs.slice(-2);
-    assert.equal(r1.sessionKey, `agent:main:nats:${signer.publicKey.toLowerCase()}`);
+    assert.equal(r1.sessionKey, `agent:main:nats:${alice.publicKey.toLowerCase()}`);
     assert.equal(r2.sessionKey, r1.sessionKey);
-    const infos: Array<{ endpoints: Array<{ name: string; metadata?: Record<string, string> }> }> = [];
+    const infos: Array<{ endpoints: Array<{ name: string; subject: string; metadata?: Record<string, string> }> }> = [];
     for await (const i of await new Svcm(nc as never).client().info("agents")) infos.push(i as never);
-    const prompts = infos.flatMap((i) => i.endpoints.filter((e) => e.name === "prompt" && /\.sig(only)?\./.test((e as unknown as { subject: string }).subject)));
+    const prompts = infos.flatMap((i) => i.endpoints.filter((e) => e.name === "prompt" && /\.sig(only)?\./.test(e.subject)));
     assert.deepEqual(prompts.map((e) => e.metadata?.min_sender_trust).sort(), ["any", "signed"]);
+  });
+
+  test("a gateway key speaks for the agents it lists, named by the signed openclaw.from: one session per agent", async () => {
+    const ask = async (from: string | undefined) => {
+      const payload = JSON.stringify({ prompt: "from another gateway", ...(from ? { openclaw: { from } } : {}) });
+      return readStream(await streamV3(nc, subject, payload, { headers: signed(payload, { signer: gateway2 }) }));
+    };
+    assert.deepEqual((await ask("a")).types, ["status:ack", "response", "end"]);
+    const forA = turns.runs.at(-1)?.sessionKey;
+    assert.deepEqual((await ask("b")).types, ["status:ack", "response", "end"]);
+    const forB = turns.runs.at(-1)?.sessionKey;
+    assert.equal(forA, `agent:main:nats:${gateway2.publicKey.toLowerCase()}-a`);
+    assert.equal(forB, `agent:main:nats:${gateway2.publicKey.toLowerCase()}-b`);
+    const c = await ask("c");
+    assert.deepEqual(c.types, ["error:403", "end"]);
+    assert.match(message(c), /may not speak for agent "c" \(relay\.callers\.gw2\.agents\)/);
+    assert.deepEqual((await ask(undefined)).types, ["error:403", "end"]);
   });
 
   test("a replayed, tampered or misdirected signature is 401; a malformed header is 400; nothing runs", async () => {
@@ -474,7 +539,7 @@ describe("signed senders (§13, verified with the trust module)", () => {
     await streamV3(nc, subject, "once", { headers: h });
     const replay = readStream(await streamV3(nc, subject, "once", { headers: h }));
     assert.deepEqual(replay.types, ["error:401", "end"]);
-    assert.match((replay.errors[0].body as { message: string }).message, /replay/);
+    assert.match(message(replay), /replay/);
     const tampered = readStream(await streamV3(nc, subject, "changed", { headers: signed("changed", { signedPayload: "original" }) }));
     assert.deepEqual(tampered.types, ["error:401", "end"]);
     const elsewhere = readStream(await streamV3(nc, subject, "x", { headers: signed("x", { subject: "agents.prompt.oc.sig.ops" }) }));
@@ -486,19 +551,11 @@ describe("signed senders (§13, verified with the trust module)", () => {
     assert.equal(turns.runs.length, before + 1, "only the first, genuine request ran");
   });
 
-  test("an unsigned claim grants nothing: the caller is still its inbox", async () => {
-    const claim = headers();
-    claim.set("Agent-Sender", JSON.stringify({ v: 1, account: "$G", user: signer.publicKey, name: "impostor" }));
-    const r = readStream(await streamV3(nc, subject, "claimed", { headers: claim }));
-    assert.deepEqual(r.types, ["status:ack", "response", "end"]);
-    assert.match(turns.runs.at(-1)?.sessionKey ?? "", /^agent:main:nats:inbox-/);
-  });
-
-  test("min_sender_trust signed: unsigned and claimed prompts are 401, signed ones are served, status probes always answer", async () => {
+  test("min_sender_trust signed: unsigned prompts are 401 even with trustUnsignedCallers; signed ones are served; status probes always answer", async () => {
     const s = "agents.prompt.oc.sigonly.main";
     const unsigned = readStream(await streamV3(nc, s, "hi"));
     assert.deepEqual(unsigned.types, ["error:401", "end"]);
-    assert.match((unsigned.errors[0].body as { message: string }).message, /only serves signed requests \(min_sender_trust signed\); it has no Agent-Sender header/);
+    assert.match(message(unsigned), /only serves signed requests \(min_sender_trust signed\); it has no Agent-Sender header/);
     const ok = readStream(await streamV3(nc, s, "hi", { headers: signed("hi", { subject: s }) }));
     assert.deepEqual(ok.types, ["status:ack", "response", "end"]);
     const status = (await nc.request("agents.status.oc.sigonly.main", "")).json<{ owner: string }>();

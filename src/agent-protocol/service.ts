@@ -1,12 +1,11 @@
 import { nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { NatsLink } from "../connection/link.ts";
-import type { AllowedTargets } from "../trust/targets.ts";
+import { TurnSlots } from "../relay/limits.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { Reservoir } from "../shared/reservoir.ts";
-import type { SenderGate } from "./caller.ts";
+import type { ProtocolTrust } from "./caller.ts";
 import { errorFrame, formatBytes } from "./chunks.ts";
 import { encodeHeartbeat, heartbeatPayload } from "./heartbeat.ts";
-import { TurnLimits } from "./limits.ts";
 import { MicroService, serveControlPlane } from "./micro.ts";
 import { handlePrompt, type PromptEndpoint } from "./prompt.ts";
 import type { ReplyStream } from "./reply.ts";
@@ -19,17 +18,19 @@ export interface AgentProtocolSettings {
   keepAliveMs: number;
   /** Configured request limit; the server's max_payload when absent (and never above it). */
   maxPayloadBytes: number | undefined;
-  maxConcurrentTurns: number;
-  maxTurnsPerCaller: number;
+  minSenderTrust: "any" | "signed";
+  /** The relay's limits: relay.timeoutMs, relay.maxTimeoutMs, relay.maxConcurrent, relay.maxConcurrentPerSession. */
   timeoutMs: number;
-  allowedTargets: AllowedTargets | undefined;
+  maxTimeoutMs: number;
+  maxConcurrent: number;
+  maxConcurrentPerSession: number;
   /** Semver of this plugin (`version` of the service, §3.1). */
   version: string;
 }
 
 export interface AgentProtocolDeps {
   turns: StreamingTurns;
-  gate: SenderGate;
+  trust: ProtocolTrust;
   log: Logger;
   /** The agents to register, resolved when the service starts on a connection. */
   agents: () => AgentAddress[];
@@ -57,7 +58,7 @@ export interface AgentProtocolStatus {
 export class AgentProtocolService {
   private readonly settings: AgentProtocolSettings;
   private readonly deps: AgentProtocolDeps;
-  private readonly limits: TurnLimits;
+  private readonly slots: TurnSlots;
   private readonly open = new Set<ReplyStream>();
   private readonly ackMicros = new Reservoir(1024);
   private hosted: Hosted[] = [];
@@ -70,7 +71,7 @@ export class AgentProtocolService {
   constructor(settings: AgentProtocolSettings, deps: AgentProtocolDeps) {
     this.settings = settings;
     this.deps = deps;
-    this.limits = new TurnLimits(settings.maxConcurrentTurns, settings.maxTurnsPerCaller);
+    this.slots = new TurnSlots(settings.maxConcurrent, settings.maxConcurrentPerSession);
   }
 
   attach(link: NatsLink): void {
@@ -80,7 +81,7 @@ export class AgentProtocolService {
   status(): AgentProtocolStatus {
     return {
       agents: this.hosted.map((h) => ({ agentId: h.address.agentId, prompt: agentSubject("prompt", h.address), instanceId: h.service.def.id })),
-      activeTurns: this.limits.active,
+      activeTurns: this.slots.active,
       ackMicros: this.ackMicros.summary(),
     };
   }
@@ -138,7 +139,7 @@ export class AgentProtocolService {
           metadata: {
             max_payload: formatBytes(maxPayload),
             attachments_ok: "false",
-            ...(this.deps.gate.minSenderTrust ? { min_sender_trust: this.deps.gate.minSenderTrust } : {}),
+            min_sender_trust: this.settings.minSenderTrust,
           },
         },
         { name: "status", subject: agentSubject("status", address), queue_group: QUEUE_GROUP },
@@ -148,10 +149,11 @@ export class AgentProtocolService {
       address,
       service,
       turns: this.deps.turns,
-      limits: this.limits,
-      gate: this.deps.gate,
-      allowedTargets: this.settings.allowedTargets,
+      trust: this.deps.trust,
+      minSenderTrust: this.settings.minSenderTrust,
+      slots: this.slots,
       timeoutMs: this.settings.timeoutMs,
+      maxTimeoutMs: this.settings.maxTimeoutMs,
       keepAliveMs: this.settings.keepAliveMs,
       maxPayloadBytes: maxPayload,
       open: this.open,
@@ -186,7 +188,9 @@ export class AgentProtocolService {
       this.deps.log.warn(`nats: agent protocol: status probe for ${h.address.agentId} ignored: its reply subject ${msg.reply} is ${unsafe}`);
       return done(`reply subject is ${unsafe}`);
     }
-    this.deps.log.debug?.(`nats: agent protocol: status probe for ${h.address.agentId}, sender ${this.deps.gate.classify({ subject: msg.subject, data: msg.data, headers: msg.headers })}`);
+    // §13.9: a status probe is classified for the log, never refused on identity grounds.
+    const sender = this.deps.trust.verify({ subject: msg.subject, data: msg.data, headers: msg.headers }, "live");
+    this.deps.log.debug?.(`nats: agent protocol: status probe for ${h.address.agentId}, sender ${sender.trust === "rejected" ? `rejected (${sender.reason})` : sender.trust === "absent" ? "absent" : `${sender.trust} ${sender.user}`}`);
     try {
       msg.respond(encodeHeartbeat(heartbeatPayload(h.address.owner, h.service.def.id, this.settings.heartbeatIntervalS)));
       done();

@@ -29,6 +29,8 @@ export interface StreamingTurns {
   /** undefined when the host has no such session. */
   exists(sessionKey: string): boolean;
   run(req: StreamedTurnRequest): Promise<StreamedTurnResult>;
+  /** Resolves when run `runId` has ended, or after `timeoutMs`; never rejects. */
+  settle(runId: string, timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -69,6 +71,9 @@ export function hostStreamingTurns(rt: TurnRuntime, feed: AgentEventFeed): Strea
       } finally {
         unsubscribe();
       }
+    },
+    async settle(runId, timeoutMs) {
+      await rt.wait(runId, timeoutMs).catch(() => undefined);
     },
   };
 }

@@ -160,8 +160,6 @@ export const AgentProtocolSchema = Type.Object(
     heartbeatIntervalS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
     keepAliveS: Type.Integer({ minimum: 1, maximum: 30, default: 20, description: "send a status ack after this many quiet seconds during a turn" }),
     maxPayload: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*(B|KB|MB|GB)$", description: "largest prompt request advertised and accepted; default and ceiling: the server's max_payload" })),
-    maxConcurrentTurns: Type.Integer({ minimum: 1, maximum: 1000, default: 4, description: "prompt turns at once on this gateway; more get 429" }),
-    maxTurnsPerCaller: Type.Integer({ minimum: 1, maximum: 100, default: 1, description: "prompt turns at once per caller; more get 429" }),
     minSenderTrust: Type.Union([Type.Literal("any"), Type.Literal("signed")], { default: "any", description: "signed: serve only prompts with a valid Agent-Sender signature (spec §13)" }),
   },
   { additionalProperties: false, default: {} },

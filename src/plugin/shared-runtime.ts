@@ -47,7 +47,7 @@ export class NatsRuntime {
     this.trust = new Trust(cfg, deps.stateDir, deps.logger);
     this.wake.dispatcher.verifySender = (msg, mode) => this.trust.verify(msg, mode);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
-    this.agentProtocol = deps.agentProtocol ? new AgentProtocolService(deps.agentProtocol.settings, deps.agentProtocol.deps) : undefined;
+    this.agentProtocol = deps.agentProtocol ? new AgentProtocolService(deps.agentProtocol.settings, { ...deps.agentProtocol.host, trust: this.trust }) : undefined;
   }
 
   async start(): Promise<void> {
@@ -76,7 +76,7 @@ export interface RuntimeDeps {
   logger: Logger;
   stateDir: string;
   /** Host side of the agent protocol; given only when `agentProtocol.enabled`. */
-  agentProtocol?: { settings: AgentProtocolSettings; deps: AgentProtocolDeps };
+  agentProtocol?: { settings: AgentProtocolSettings; host: Omit<AgentProtocolDeps, "trust"> };
 }
 
 const SLOT = Symbol.for("openclaw-nats.runtime");

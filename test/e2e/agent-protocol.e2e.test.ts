@@ -73,9 +73,12 @@ before(async () => {
         events: { enabled: false },
         relay: {
           timeoutMs: 90_000,
-          allowedTargets: { "nats:unsigned": ["agent:main:nats:*", "agent:ops:nats:*", "agent:main:main", "agent:ops:telegram:*"], [signer.publicKey]: ["agent:main:nats:*"] },
+          // unsigned callers may have turns here (the default refuses them: see the wire tests); "sig" signs
+          trustUnsignedCallers: true,
+          callers: { sig: { publicKey: signer.publicKey } },
+          allowedTargets: { anonymous: ["agent:main:nats:*", "agent:ops:nats:*", "agent:main:main", "agent:ops:telegram:*"], sig: ["agent:main:nats:*"] },
         },
-        agentProtocol: { enabled: true, owner: "acme", heartbeatIntervalS: 2, keepAliveS: 1, maxTurnsPerCaller: 1 },
+        agentProtocol: { enabled: true, owner: "acme", heartbeatIntervalS: 2, keepAliveS: 1 },
       }),
     ],
     readyLog: /agent protocol: agent ops registered/,
@@ -211,7 +214,7 @@ describe("agent protocol against a real gateway", { timeout: 600_000 }, () => {
     assert.equal(text, `${"All work and no play makes \"Jack\" a dull boy. ✓\n".repeat(450)}(t-long)`);
   });
 
-  test("a signed caller (§13) is its NKEY: the same session from any connection", async () => {
+  test("a signed caller (§13, listed in relay.callers) is its NKEY: the same session from any connection", async () => {
     const subject = "agents.prompt.oc.acme.main";
     const signedHeaders = (payload: string) => {
       const h = headers();
@@ -235,7 +238,7 @@ describe("agent protocol against a real gateway", { timeout: 600_000 }, () => {
     const r = await streamV3(nc, "agents.prompt.oc.acme.main", JSON.stringify({ prompt: "from the bus (t-pick)", openclaw: { sessionKey: "agent:main:main" } }));
     assertWellFormed(r);
     assert.equal(readStream(r).acks >= 1, true);
-    const turn = model.requests.find((q) => lastUserText(q) === "[from an unsigned NATS caller] from the bus (t-pick)") as RecordedRequest;
+    const turn = model.requests.find((q) => lastUserText(q) === "[from anonymous] from the bus (t-pick)") as RecordedRequest;
     assert.ok(turn, "the turn ran in the picked session");
     assert.equal(sessionOf(turn), "agent:main:main");
     assert.match(promptText(turn), /hello main session \(t-seed\)/, "on top of that session's history");
@@ -261,7 +264,7 @@ describe("agent protocol against a real gateway", { timeout: 600_000 }, () => {
     const missing = await refused(JSON.stringify({ prompt: "x", openclaw: { sessionKey: "agent:ops:telegram:direct:99" } }), undefined, "agents.prompt.oc.acme.ops");
     assert.deepEqual(missing, { code: "404", message: "no session agent:ops:telegram:direct:99" });
 
-    // 429: one turn per caller at a time
+    // 429: one turn per session at a time (relay.maxConcurrentPerSession)
     const inbox = `_INBOX.${"x".repeat(22)}`;
     const first = streamV3(nc, "agents.prompt.oc.acme.main", "HOLD again (t-429)", { inbox: `${inbox}.1` });
     await model.waitFor((r) => lastUserText(r) === "HOLD again (t-429)", 120_000);
