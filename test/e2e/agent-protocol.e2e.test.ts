@@ -281,6 +281,6 @@ describe("agent protocol against a real gateway", { timeout: 600_000 }, () => {
     assert.deepEqual(f.errors.map((e) => e.code), ["500"], f.types.join(","));
     assert.match((f.errors[0].body as { message: string }).message, /^run \S+ failed: LLM request failed/);
     assert.equal(readStream(await streamV3(nc, "agents.prompt.oc.acme.ops", "still there? (t-after)")).text, "ops heard: still there? (t-after)");
-    assert.match(gw.logs(), /agent protocol: prompt for main from \S+ refused \(403\)/);
+    assert.match(gw.logs(), /agent protocol: prompt for main from "anonymous" \(unauthenticated, inbox-[0-9a-f]{32}\) refused \(403\): caller "anonymous" may not reach agent:main:telegram:direct:1/);
   });
 });
