@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { registerCli } from "./src/cli/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { registerEventHooks } from "./src/events/hooks.ts";
@@ -7,6 +6,7 @@ import { registerStatus } from "./src/plugin/register-status.ts";
 import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime, releaseRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
+import { pluginStateDir } from "./src/shared/paths.ts";
 
 export default definePluginEntry({
   id: "nats",
@@ -18,7 +18,7 @@ export default definePluginEntry({
     if (api.registrationMode === "cli-metadata") return;
     const cfg = loadConfig(api.pluginConfig, api.logger);
     if (!cfg) return;
-    const stateDir = join(api.runtime.state.resolveStateDir(), "plugins", "nats");
+    const stateDir = pluginStateDir(api.runtime.state.resolveStateDir());
     const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: api.logger, stateDir });
 
     const events = rt.events;

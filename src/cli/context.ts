@@ -1,10 +1,12 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
+import type { GatewayRpcOpts } from "openclaw/plugin-sdk/gateway-runtime";
 import { connect, wsconnect, type NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, parseConfig } from "../config/parse.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { authOptions, isWebSocketUrl, serverList } from "../connection/options.ts";
 import { redactSecrets } from "../connection/redact.ts";
 import { errorMessage } from "../shared/logger.ts";
+import { pluginStateDir } from "../shared/paths.ts";
 
 /** What the host hands a CLI registrar (`api.registerCli`). */
 export type HostCliContext = Parameters<Parameters<OpenClawPluginApi["registerCli"]>[0]>[0];
@@ -32,6 +34,24 @@ export interface ConnectionFlags {
 
 export interface OutputFlags {
   json?: boolean;
+}
+
+/** How a command reaches the running gateway: the host's own flags (`--url`, `--token`, …) or `--gateway-*`. */
+export interface GatewayFlags {
+  gatewayUrl?: string;
+  gatewayToken?: string;
+  gatewayPassword?: string;
+  gatewayTimeout?: string;
+}
+
+/** The running gateway could not be asked: not running, unreachable, refused, or without this plugin. */
+export class GatewayUnavailableError extends CliError {
+  readonly reason: "unreachable" | "no-plugin" | "refused";
+  constructor(reason: GatewayUnavailableError["reason"], message: string, next: string) {
+    super(message, { next });
+    this.name = "GatewayUnavailableError";
+    this.reason = reason;
+  }
 }
 
 /**
@@ -77,6 +97,41 @@ export class NatsCli {
     }
   }
 
+  /** The OpenClaw state dir (OPENCLAW_STATE_DIR, else ~/.openclaw) and this plugin's folder in it. */
+  async stateDirs(): Promise<{ root: string; plugin: string }> {
+    const { resolveStateDir } = await import("openclaw/plugin-sdk/state-paths");
+    const root = resolveStateDir();
+    return { root, plugin: pluginStateDir(root) };
+  }
+
+  /**
+   * Call a gateway method of the running gateway (the CLI runs in its own process). Connection
+   * failures become a GatewayUnavailableError that says how to start the gateway.
+   */
+  async callGateway(method: string, opts: GatewayRpcOpts, params: unknown = {}): Promise<Record<string, unknown>> {
+    const { callGatewayFromCli, isGatewayClientRequestError } = await import("openclaw/plugin-sdk/gateway-runtime");
+    try {
+      return await callGatewayFromCli(method, { ...opts, json: true }, params, { mode: "cli", progress: false, scopes: ["operator.read"] });
+    } catch (err) {
+      const message = errorMessage(err);
+      if (isGatewayClientRequestError(err) && /unknown method/i.test(message)) {
+        throw new GatewayUnavailableError(
+          "no-plugin",
+          `the gateway is running but does not answer ${method}: the nats plugin is not loaded there, or its config is invalid (the plugin then stays idle)`,
+          "openclaw plugins inspect nats; openclaw nats doctor names what is wrong; openclaw logs shows the plugin's lines",
+        );
+      }
+      if (isGatewayClientRequestError(err)) {
+        throw new GatewayUnavailableError("refused", `the gateway refused ${method}: ${message}`, "check the gateway token (--token, OPENCLAW_GATEWAY_TOKEN or gateway.auth.token)");
+      }
+      throw new GatewayUnavailableError(
+        "unreachable",
+        `the gateway is not running or not reachable (${message})`,
+        "start it with `openclaw gateway run` (or `openclaw gateway start` for the service); `openclaw nats doctor` checks NATS without it",
+      );
+    }
+  }
+
   /** Print `data` as JSON with --json, else the human text. */
   print(flags: OutputFlags, human: string, data: unknown): void {
     process.stdout.write(flags.json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
@@ -102,6 +157,19 @@ export class NatsCli {
       }
     };
   }
+}
+
+/** `--gateway-url/--gateway-token/…` for commands whose `--url` is the NATS server's. */
+export function withGatewayFlags(cmd: CliCommand): CliCommand {
+  return cmd
+    .option("--gateway-url <url>", "gateway WebSocket URL (default: the local gateway from the OpenClaw config)")
+    .option("--gateway-token <token>", "gateway token (default: OPENCLAW_GATEWAY_TOKEN or gateway.auth.token)")
+    .option("--gateway-password <password>", "gateway password, when it uses password auth")
+    .option("--gateway-timeout <ms>", "how long to wait for the gateway", "10000");
+}
+
+export function gatewayRpcOpts(flags: GatewayFlags): GatewayRpcOpts {
+  return { url: flags.gatewayUrl, token: flags.gatewayToken, password: flags.gatewayPassword, timeout: flags.gatewayTimeout ?? "10000" };
 }
 
 /** Adds --url and --creds to a command that connects to NATS. */

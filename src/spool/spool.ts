@@ -183,6 +183,12 @@ export class Spool {
     return this.lanesByName.get(laneName)?.bytes ?? 0;
   }
 
+  /** Id of the oldest row across lanes (ids are UUIDv7, so it also tells when it was recorded). */
+  oldestId(): string | undefined {
+    const lane = this.laneWithOldestHead();
+    return lane ? (lane.oldest.get(1) as unknown as { id: string } | undefined)?.id : undefined;
+  }
+
   get overLimit(): boolean {
     return this.totalBytes > this.maxBytes;
   }
