@@ -1,10 +1,10 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import type { GatewayRpcOpts } from "openclaw/plugin-sdk/gateway-runtime";
-import { connect, wsconnect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, wsconnect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, parseConfig } from "../config/parse.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { authOptions, isWebSocketUrl, serverList } from "../connection/options.ts";
-import { redactSecrets } from "../connection/redact.ts";
+import { redactSecrets, redactUrl } from "../connection/redact.ts";
 import { errorMessage } from "../shared/logger.ts";
 import { pluginStateDir } from "../shared/paths.ts";
 
@@ -24,6 +24,25 @@ export class CliError extends Error {
     this.next = opts.next;
     this.exitCode = opts.exitCode ?? 1;
   }
+}
+
+/** Where and how to connect; `secrets` are what must never be printed (token, password, seed). */
+export interface ConnectionTarget {
+  url: string;
+  /** The URL with any user:password replaced by *** */
+  safeUrl: string;
+  options: ConnectionOptions;
+  secrets: Array<string | undefined>;
+}
+
+/** user and password embedded in URLs (`nats://u:p@host`), which must be redacted like the others. */
+function urlSecrets(url: string): string[] {
+  const out: string[] = [];
+  for (const server of serverList(url)) {
+    const m = /^[a-z]+:\/\/([^@/\s]*)@/i.exec(server);
+    if (m) out.push(...m[1].split(":").map((p) => decodeURIComponent(p)).filter((p) => p.length >= 3));
+  }
+  return out;
 }
 
 /** Flags every command that talks to NATS accepts; without them the plugin's own config is used. */
@@ -81,18 +100,28 @@ export class NatsCli {
     }
   }
 
-  /** Connect with the plugin's URL and credentials, or the flags' (`--url`, `--creds`). */
-  async connect(flags: ConnectionFlags = {}, name = "openclaw-nats-cli"): Promise<NatsConnection> {
-    const cfg = this.pluginConfig();
+  /** URL, nats.js options and the secrets to redact, from the plugin config or the flags (`--url`, `--creds`). */
+  connectionTarget(flags: ConnectionFlags = {}, name = "openclaw-nats-cli", cfg: NatsPluginConfig = this.pluginConfig()): ConnectionTarget {
     const url = flags.url ?? cfg.url;
     const credentials = flags.creds ? { credsFile: flags.creds } : flags.url ? undefined : cfg.credentials;
-    const secrets = [credentials?.token, credentials?.pass, credentials?.nkeySeed];
-    const opts = { servers: serverList(url), name, timeout: 5000, maxReconnectAttempts: 0, ...authOptions({ credentials, tls: cfg.tls }) };
+    const secrets = [credentials?.token, credentials?.pass, credentials?.nkeySeed, ...urlSecrets(url)];
+    const options = { servers: serverList(url), name, timeout: 5000, maxReconnectAttempts: 0, ...authOptions({ credentials, tls: cfg.tls }) };
+    return { url, safeUrl: redactUrl(url), options, secrets };
+  }
+
+  /** Connect, or throw the client's own error (doctor tells an auth failure from a refused connection). */
+  async openNats(target: ConnectionTarget): Promise<NatsConnection> {
+    return isWebSocketUrl(target.url) ? await wsconnect(target.options) : await connect(target.options);
+  }
+
+  /** Connect with the plugin's URL and credentials, or the flags' (`--url`, `--creds`). */
+  async connect(flags: ConnectionFlags = {}, name = "openclaw-nats-cli"): Promise<NatsConnection> {
+    const target = this.connectionTarget(flags, name);
     try {
-      return isWebSocketUrl(url) ? await wsconnect(opts) : await connect(opts);
+      return await this.openNats(target);
     } catch (err) {
-      throw new CliError(`cannot connect to NATS: ${redactSecrets(errorMessage(err), secrets)}`, {
-        next: "is nats-server running (openclaw nats server status)? check url and credentials in plugins.entries.nats.config, or pass --url",
+      throw new CliError(`cannot connect to NATS at ${target.safeUrl}: ${redactSecrets(errorMessage(err), target.secrets)}`, {
+        next: "is nats-server running (openclaw nats server status)? check url and credentials in plugins.entries.nats.config, or pass --url; openclaw nats doctor tells which",
       });
     }
   }
@@ -113,7 +142,7 @@ export class NatsCli {
     try {
       return await callGatewayFromCli(method, { ...opts, json: true }, params, { mode: "cli", progress: false, scopes: ["operator.read"] });
     } catch (err) {
-      const message = errorMessage(err);
+      const message = errorMessage(err).split("\n")[0];
       if (isGatewayClientRequestError(err) && /unknown method/i.test(message)) {
         throw new GatewayUnavailableError(
           "no-plugin",

@@ -1,4 +1,5 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
+import { registerDoctor } from "./commands/doctor.ts";
 import { registerSend } from "./commands/send.ts";
 import { registerServer } from "./commands/server.ts";
 import { registerStatusCommand } from "./commands/status.ts";
@@ -11,7 +12,7 @@ export const CLI_DESCRIPTOR = { name: "nats", description: "NATS for OpenClaw ag
  * One entry per subcommand module; each adds its commands to `openclaw nats`. A module may be async
  * (to import host CLI helpers lazily, so the gateway never loads them).
  */
-const COMMANDS: Array<(nats: CliCommand, cli: NatsCli) => void | Promise<void>> = [registerStatusCommand, registerServer, registerSend];
+const COMMANDS: Array<(nats: CliCommand, cli: NatsCli) => void | Promise<void>> = [registerStatusCommand, registerDoctor, registerServer, registerSend];
 
 export async function registerNatsCommands(host: HostCliContext): Promise<void> {
   const nats = host.program.command(CLI_DESCRIPTOR.name).description(CLI_DESCRIPTOR.description);
