@@ -9,3 +9,15 @@ export function redactSecrets(text: string, secrets: Array<string | undefined>):
   for (const s of secrets) if (s && s.length >= 3) out = out.split(s).join("***");
   return out;
 }
+
+/** Config keys whose string values are secrets (this plugin's and the plugins `import-config` reads). */
+const SECRET_KEYS = new Set(["token", "pass", "password", "nkeySeed", "authToken", "gatewayToken"]);
+
+/** A copy of a config object with secret values replaced by *** and passwords in URLs hidden: safe to print. */
+export function redactConfig(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactConfig);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k) && typeof v === "string" ? "***" : redactConfig(v)]));
+  }
+  return typeof value === "string" ? value.replace(/([a-z]+:\/\/)[^@/\s,]*@/gi, "$1***@") : value;
+}
