@@ -8,7 +8,7 @@ import { GatewayUnavailableError, type NatsCli } from "../context.ts";
 import { fail, ok, skip, warn, type CheckResult } from "./check.ts";
 import type { GatewayRpcOpts } from "openclaw/plugin-sdk/gateway-runtime";
 
-/** A spool whose oldest event waits longer than this is a backlog worth a warning. */
+/** By default a spool whose oldest event waits longer than this is a backlog worth a warning. */
 export const SPOOL_AGE_WARN_MS = 60_000;
 
 type Obj = Record<string, unknown>;
@@ -59,7 +59,7 @@ export function toolSearchCheck(cli: NatsCli): CheckResult {
  * The running gateway's own view (connected? last error? spool?) and the spool backlog. Without a
  * gateway the spool file is read from disk: events left from an earlier run.
  */
-export async function gatewayAndSpoolChecks(cli: NatsCli, cfg: NatsPluginConfig, rpc: GatewayRpcOpts): Promise<CheckResult[]> {
+export async function gatewayAndSpoolChecks(cli: NatsCli, cfg: NatsPluginConfig, rpc: GatewayRpcOpts, maxAgeMs = SPOOL_AGE_WARN_MS): Promise<CheckResult[]> {
   let status: PluginStatus | undefined;
   let gateway: CheckResult;
   try {
@@ -75,10 +75,10 @@ export async function gatewayAndSpoolChecks(cli: NatsCli, cfg: NatsPluginConfig,
         ? skip("gateway", "gateway", "not running (or not reachable): spool read from disk")
         : warn("gateway", "gateway", err.message, err.next ?? "openclaw plugins inspect nats");
   }
-  return [gateway, spoolCheck(cfg, status, (await cli.stateDirs()).plugin)];
+  return [gateway, spoolCheck(cfg, status, (await cli.stateDirs()).plugin, maxAgeMs)];
 }
 
-function spoolCheck(cfg: NatsPluginConfig, status: PluginStatus | undefined, pluginDir: string): CheckResult {
+function spoolCheck(cfg: NatsPluginConfig, status: PluginStatus | undefined, pluginDir: string, maxAgeMs: number): CheckResult {
   const title = "spool";
   if (!cfg.events.enabled) return skip("spool", title, "event store off");
   const now = Date.now();
@@ -88,7 +88,7 @@ function spoolCheck(cfg: NatsPluginConfig, status: PluginStatus | undefined, plu
     const dropped = events.dropped > 0 ? `; ${events.dropped} event(s) dropped (spool full or refused by the server)` : "";
     if (events.spoolDepth === 0) return dropped ? warn("spool", title, `empty${dropped}`, "raise events.spool.maxBytes if NATS outages outlast it") : ok("spool", title, `empty; ${events.published} published`);
     const what = `${events.spoolDepth} event(s) waiting, the oldest for ${formatAge(age)}${dropped}${events.lastError ? ` (last error: ${events.lastError})` : ""}`;
-    if (age < SPOOL_AGE_WARN_MS && !dropped) return ok("spool", title, `${what}: draining`);
+    if (age < maxAgeMs && !dropped) return ok("spool", title, `${what}: draining`);
     return warn("spool", title, `backlog: ${what}`, "JetStream is not taking events: see the server, credentials, jetstream, streams and permissions checks; the spool drains by itself once they pass");
   }
   const file = join(pluginDir, "event-spool.sqlite");
