@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { registerCli } from "./src/cli/register.ts";
 import { configSecrets, redactingLogger } from "./src/connection/redact.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
@@ -9,6 +8,7 @@ import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime, releaseRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
 import { natsSecurityAudit } from "./src/trust/audit.ts";
+import { pluginStateDir } from "./src/shared/paths.ts";
 
 export default definePluginEntry({
   id: "nats",
@@ -24,7 +24,7 @@ export default definePluginEntry({
     if (!cfg) return;
     // Every line the plugin logs passes through here: no credential from the config reaches the log.
     const log = redactingLogger(api.logger, configSecrets(cfg));
-    const stateDir = join(api.runtime.state.resolveStateDir(), "plugins", "nats");
+    const stateDir = pluginStateDir(api.runtime.state.resolveStateDir());
     const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: log, stateDir });
 
     const events = rt.events;
