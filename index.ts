@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { agentProtocolHost, agentProtocolSettings } from "./src/agent-protocol/register.ts";
 import { registerCli } from "./src/cli/register.ts";
 import { configSecrets, redactingLogger } from "./src/connection/redact.ts";
@@ -10,6 +9,7 @@ import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime, releaseRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
 import { natsSecurityAudit } from "./src/trust/audit.ts";
+import { pluginStateDir } from "./src/shared/paths.ts";
 
 export default definePluginEntry({
   id: "nats",
@@ -25,7 +25,7 @@ export default definePluginEntry({
     if (!cfg) return;
     // Every line the plugin logs passes through here: no credential from the config reaches the log.
     const log = redactingLogger(api.logger, configSecrets(cfg));
-    const stateDir = join(api.runtime.state.resolveStateDir(), "plugins", "nats");
+    const stateDir = pluginStateDir(api.runtime.state.resolveStateDir());
     const agentProtocol = cfg.agentProtocol.enabled ? { settings: agentProtocolSettings(cfg, api.version), host: agentProtocolHost(api, cfg, log) } : undefined;
     const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: log, stateDir, agentProtocol });
 

@@ -79,3 +79,26 @@ export function redactingLogger<L extends { debug?: (m: string) => void; info: (
     error: (m: string) => log.error(clean(m)),
   };
 }
+
+/** Config keys whose string values are secrets (this plugin's and the plugins `import-config` reads). */
+const SECRET_KEYS = new Set(["token", "pass", "password", "nkeySeed", "authToken", "gatewayToken"]);
+/** Config keys whose object holds one secret per entry (`relay.tokens: {caller: token}`). */
+const SECRET_MAPS = new Set(["tokens"]);
+
+/** A copy of a config object with secret values replaced by *** and passwords in URLs hidden: safe to print. */
+export function redactConfig(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactConfig);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, secretValue(k, v) ? "***" : SECRET_MAPS.has(k) ? redactMap(v) : redactConfig(v)]));
+  }
+  return typeof value === "string" ? value.replace(/([a-z]+:\/\/)[^@/\s,]*@/gi, "$1***@") : value;
+}
+
+function secretValue(key: string, value: unknown): boolean {
+  return SECRET_KEYS.has(key) && typeof value === "string";
+}
+
+function redactMap(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return redactConfig(value);
+  return Object.fromEntries(Object.keys(value).map((k) => [k, "***"]));
+}
