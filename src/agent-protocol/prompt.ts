@@ -2,6 +2,7 @@ import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { relayText } from "../relay/relay.ts";
 import type { TurnSlots } from "../relay/limits.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import type { RateLimitedLog } from "../shared/rate-limited-log.ts";
 import type { Reservoir } from "../shared/reservoir.ts";
 import { agentOfSessionKey, natsCallerSessionKey, restOfSessionKey } from "../shared/session-key.ts";
 import type { Caller } from "../trust/caller.ts";
@@ -35,6 +36,8 @@ export interface PromptEndpoint {
   open: Set<ReplyStream>;
   /** Request arrival → ack handed to the socket, in µs (the plugin's share of the caller's ack latency). */
   ackMicros: Reservoir;
+  /** 401s: one line a minute with a count, so a flood of unauthenticated prompts cannot flood the log. */
+  authFailures: RateLimitedLog;
   log: Logger;
 }
 
@@ -98,7 +101,9 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
     const outcome = await serve(ep, msg, out, state);
     if (outcome instanceof Refusal) {
       out.error(outcome.code, outcome.message, outcome.extra);
-      ep.log.warn(`nats: agent protocol: prompt for ${agentId} from ${state.who} refused (${outcome.code}): ${outcome.message}`);
+      const line = `nats: agent protocol: prompt for ${agentId} from ${state.who} refused (${outcome.code}): ${outcome.message}`;
+      if (outcome.code === 401) ep.authFailures.report(line);
+      else ep.log.warn(line);
       done(`${outcome.code}: ${outcome.message}`);
     } else done(outcome);
   } catch (err) {

@@ -2,7 +2,9 @@ import { nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io
 import type { NatsLink } from "../connection/link.ts";
 import { TurnSlots } from "../relay/limits.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { RateLimitedLog } from "../shared/rate-limited-log.ts";
 import { Reservoir } from "../shared/reservoir.ts";
+import { AUTH_FAILURE_LOG_INTERVAL_MS } from "../relay/register.ts";
 import type { ProtocolTrust } from "./caller.ts";
 import { errorFrame, formatBytes } from "./chunks.ts";
 import { encodeHeartbeat, heartbeatPayload } from "./heartbeat.ts";
@@ -61,6 +63,7 @@ export class AgentProtocolService {
   private readonly slots: TurnSlots;
   private readonly open = new Set<ReplyStream>();
   private readonly ackMicros = new Reservoir(1024);
+  private readonly authFailures: RateLimitedLog;
   private hosted: Hosted[] = [];
   private subs: Subscription[] = [];
   private nc: NatsConnection | undefined;
@@ -72,6 +75,7 @@ export class AgentProtocolService {
     this.settings = settings;
     this.deps = deps;
     this.slots = new TurnSlots(settings.maxConcurrent, settings.maxConcurrentPerSession);
+    this.authFailures = new RateLimitedLog(deps.log, "nats: agent protocol: unauthenticated prompts", { intervalMs: AUTH_FAILURE_LOG_INTERVAL_MS });
   }
 
   attach(link: NatsLink): void {
@@ -158,6 +162,7 @@ export class AgentProtocolService {
       maxPayloadBytes: maxPayload,
       open: this.open,
       ackMicros: this.ackMicros,
+      authFailures: this.authFailures,
       log: this.deps.log,
     };
     return { address, service, endpoint };
