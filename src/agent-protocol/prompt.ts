@@ -41,6 +41,11 @@ export interface PromptEndpoint {
   log: Logger;
 }
 
+/** Resolves after the event loop's next I/O poll phase (setImmediate from the check phase lands one iteration later). */
+function afterNextPoll(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
 /** Suggested wait in a 429's JSON body (§9.1). */
 const RETRY_AFTER_S = 5;
 
@@ -150,10 +155,13 @@ async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, state: Requ
   state.release = slot.release;
 
   // §6.4: the ack goes out before anything that waits on the model. nats.js writes its buffer in a
-  // microtask; yielding once lets that happen before the host's synchronous turn set-up runs.
+  // microtask; yielding once lets that happen before the host's synchronous turn set-up runs. Then one
+  // more pass of the event loop's I/O phase, so prompts already waiting in the socket get their acks
+  // before this turn's set-up holds the loop (a burst of prompts is acked at once, not one set-up apart).
   out.ack(ep.keepAliveMs);
   await Promise.resolve();
   ep.ackMicros.add((performance.now() - state.arrivedAt) * 1000);
+  await afterNextPoll();
   const text = new AssistantText();
   let runId = "";
   const result = await ep.turns.run({
