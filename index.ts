@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { registerAlertmanager } from "./src/alertmanager/register.ts";
 import { registerCli } from "./src/cli/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { registerEventHooks } from "./src/events/hooks.ts";
@@ -24,6 +25,7 @@ export default definePluginEntry({
     const events = rt.events;
     registerNatsTool(api, cfg, rt.link);
     registerRelay(api, cfg, rt.wake.dispatcher, api.logger);
+    registerAlertmanager(api, cfg, rt.alerts, api.logger);
     if (events) registerEventHooks(api, cfg.events, events);
     registerStatus(api, {
       url: cfg.url,

@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { AlertService } from "../alertmanager/service.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { NatsLink } from "../connection/link.ts";
 import type { ConnectionSettings } from "../connection/options.ts";
@@ -22,6 +23,8 @@ export class NatsRuntime {
   readonly link: NatsLink;
   readonly wake: WakeService;
   readonly events: EventStore | undefined;
+  /** The Alertmanager receiver's state and outbox; only with alertmanager.authToken. */
+  readonly alerts: AlertService | undefined;
   private readonly stateDir: string;
   private started = false;
 
@@ -39,6 +42,7 @@ export class NatsRuntime {
     this.link = new NatsLink(settings, deps.logger);
     this.wake = new WakeService(cfg, deps.system, deps.logger);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
+    this.alerts = cfg.alertmanager.authToken ? new AlertService(cfg, { stateDir: deps.stateDir, system: deps.system, logger: deps.logger }) : undefined;
   }
 
   async start(): Promise<void> {
@@ -48,11 +52,13 @@ export class NatsRuntime {
     this.wake.attach(this.link);
     void this.link.start();
     await this.events?.start();
+    await this.alerts?.start();
   }
 
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.alerts?.stop();
     await this.wake.stop();
     await this.events?.flush(2000);
     await this.events?.stop();
