@@ -82,6 +82,13 @@ export function newEventId(): string {
 }
 
 /** One NATS subject token from free text: no dots, wildcards, whitespace or empty tokens. */
+/** The creation time (epoch ms) carried in a UUIDv7 event id; undefined for anything else. */
+export function eventIdTime(id: string): number | undefined {
+  const hex = id.replaceAll("-", "");
+  if (!/^[0-9a-f]{32}$/i.test(hex) || hex[12] !== "7") return undefined;
+  return Number.parseInt(hex.slice(0, 12), 16);
+}
+
 export function subjectToken(text: string): string {
   const token = text.replace(/[.*>\s\u0000-\u001f\u007f]/g, "_");
   return token.length > 0 ? token : "_";

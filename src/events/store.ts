@@ -7,7 +7,7 @@ import type { ConnectionSettings } from "../connection/options.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { LaneDrainer } from "../spool/drain.ts";
 import { Spool } from "../spool/spool.ts";
-import { agentOf, buildEnvelope, eventSubject, newEventId, type EventInput } from "./envelope.ts";
+import { agentOf, buildEnvelope, eventIdTime, eventSubject, newEventId, type EventInput } from "./envelope.ts";
 import { ensureStream, streamSpec, type EnsureOutcome, type StreamSpec } from "./stream.ts";
 import { subjectsOverlap } from "../shared/subjects.ts";
 import { SubjectFilter } from "./subject-filter.ts";
@@ -457,6 +457,12 @@ export class EventStore {
   /** Events spooled and not yet acked, without a round trip (cheap; for back-pressure and tests). */
   get spoolDepth(): number {
     return this.spool?.depth() ?? 0;
+  }
+
+  /** When the oldest event still waiting in the spool was recorded (epoch ms); undefined when none waits. */
+  oldestUnsentAt(): number | undefined {
+    const id = this.spool?.oldestId();
+    return id === undefined ? undefined : eventIdTime(id);
   }
 
   async status(): Promise<EventStoreStatus> {

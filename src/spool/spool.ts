@@ -226,6 +226,14 @@ export class Spool {
     return best;
   }
 
+  /** Id of the oldest unsent event across lanes (ids are UUIDv7: they carry their creation time). */
+  oldestId(): string | undefined {
+    if (this.closed) return undefined;
+    const lane = this.laneWithOldestHead();
+    const head = lane?.oldest.get(1) as unknown as { id: string } | undefined;
+    return head?.id;
+  }
+
   /** Moves the write-ahead log into the main file when enough was written (or `force`). Cheap when idle. */
   maintain(force = false): void {
     if (this.closed) return;
