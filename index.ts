@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { registerAlertmanager } from "./src/alertmanager/register.ts";
 import { registerCli } from "./src/cli/register.ts";
+import { registerDashboard } from "./src/dashboard/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { registerEventHooks } from "./src/events/hooks.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
@@ -26,6 +27,7 @@ export default definePluginEntry({
     registerNatsTool(api, cfg, rt.link);
     registerRelay(api, cfg, rt.wake.dispatcher, api.logger);
     registerAlertmanager(api, cfg, rt.alerts, api.logger);
+    registerDashboard(api, cfg, rt.dashboard, api.logger);
     if (events) registerEventHooks(api, cfg.events, events);
     registerStatus(api, {
       url: cfg.url,
