@@ -73,6 +73,12 @@ function render(s) {
     const v = pick(s, node.dataset.k);
     node.textContent = (fmt[node.dataset.f] || fmt.int)(v);
   }
+  // Parts that are switched off say so instead of showing dashes.
+  const off = [["inbox.pending", !s.inbox.durable, "off"], ["alertmanager.firingGroups", !s.alertmanager.enabled, "off"], ["events.streamInfo.messages", !s.events.enabled, "off"]];
+  for (const [k, isOff, text] of off) for (const node of document.querySelectorAll(`[data-k="${k}"]`)) {
+    node.classList.toggle("off", isOff);
+    if (isOff) node.textContent = text;
+  }
   const c = s.connection;
   $("conn").textContent = c.connected ? "connected" : "disconnected";
   $("conn").className = `badge ${c.connected ? "ok" : "bad"}`;
