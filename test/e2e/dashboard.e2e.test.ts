@@ -83,6 +83,8 @@ describe("the NATS dashboard in a real headless Chromium", () => {
     await until("stream messages to rise", async () => (await shown(frame, "events.streamInfo.messages")) > messages0);
     await until("a live event row for agent main", async () => (await frame.locator("#feed tr", { hasText: "main" }).count()) > 0);
     assert.match((await frame.locator("#wakes").innerText()), /dashboard-e2e\s+agent:main:main\s+urgent\s+injected/);
+    await until("the session in the agents panel", async () => /main\s*default[\s\S]*agent:main:main/.test(await frame.locator("#agents").innerText()));
+    assert.match(await frame.locator("#config").innerText(), /"deadLetterSubject": "openclaw\.nats\.dlq"/);
 
     stack.nc.publish("agent.main.inbox", JSON.stringify({ from: "dashboard-e2e", body: "x", priority: "asap" }));
     await until("the dead letter", async () => /priority: must be one of urgent, normal, low/.test(await frame.locator("#dlq").innerText()));
