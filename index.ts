@@ -1,6 +1,6 @@
-import { join } from "node:path";
 import { registerAlertmanager } from "./src/alertmanager/register.ts";
 import { registerCli } from "./src/cli/register.ts";
+import { configSecrets, redactingLogger } from "./src/connection/redact.ts";
 import { registerDashboard } from "./src/dashboard/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { registerEventHooks } from "./src/events/hooks.ts";
@@ -9,31 +9,38 @@ import { registerStatus } from "./src/plugin/register-status.ts";
 import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime, releaseRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
+import { natsSecurityAudit } from "./src/trust/audit.ts";
+import { pluginStateDir } from "./src/shared/paths.ts";
 
 export default definePluginEntry({
   id: "nats",
   name: "NATS",
   description: "Agents on NATS: wake from subjects, the nats tool, a never-lose event store in JetStream, relay.",
+  // `openclaw security audit`: relay open to unsigned callers, no allowedTargets, short tokens, plain nats:// off loopback.
+  securityAuditCollectors: [natsSecurityAudit],
   register(api) {
     registerCli(api);
     // Root help only collects CLI descriptors; the runtime is not available in that mode.
     if (api.registrationMode === "cli-metadata") return;
     const cfg = loadConfig(api.pluginConfig, api.logger);
     if (!cfg) return;
-    const stateDir = join(api.runtime.state.resolveStateDir(), "plugins", "nats");
-    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: api.logger, stateDir });
+    // Every line the plugin logs passes through here: no credential from the config reaches the log.
+    const log = redactingLogger(api.logger, configSecrets(cfg));
+    const stateDir = pluginStateDir(api.runtime.state.resolveStateDir());
+    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: log, stateDir });
 
     const events = rt.events;
-    registerNatsTool(api, cfg, rt.link);
-    registerRelay(api, cfg, rt.wake.dispatcher, api.logger);
-    registerAlertmanager(api, cfg, rt.alerts, api.logger);
-    registerDashboard(api, cfg, rt.dashboard, api.logger);
+    registerNatsTool(api, cfg, rt.link, rt.trust);
+    registerRelay(api, cfg, rt.wake.dispatcher, rt.trust, log);
+    registerAlertmanager(api, cfg, rt.alerts, log);
+    registerDashboard(api, cfg, rt.dashboard, log);
     if (events) registerEventHooks(api, cfg.events, events);
     registerStatus(api, {
       url: cfg.url,
       link: () => rt.link.status(),
       wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary(), hostMicros: rt.wake.dispatcher.hostMicros.summary() }),
       events: events && (() => events.status()),
+      trust: () => rt.trust.status(),
     });
 
     api.registerService({

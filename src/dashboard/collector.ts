@@ -116,7 +116,7 @@ export class DashboardCollector {
     const s = await events.status();
     const nc = this.deps.link.current;
     const facts = nc && this.deps.link.isConnected ? await streamFacts(nc, s.stream) : { error: "not connected" };
-    const oldest = events.oldestUnsentAt();
+    const oldest = s.spoolOldestAt;
     return {
       enabled: true,
       stream: s.stream,

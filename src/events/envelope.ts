@@ -82,13 +82,6 @@ export function newEventId(): string {
 }
 
 /** One NATS subject token from free text: no dots, wildcards, whitespace or empty tokens. */
-/** The creation time (epoch ms) carried in a UUIDv7 event id; undefined for anything else. */
-export function eventIdTime(id: string): number | undefined {
-  const hex = id.replaceAll("-", "");
-  if (!/^[0-9a-f]{32}$/i.test(hex) || hex[12] !== "7") return undefined;
-  return Number.parseInt(hex.slice(0, 12), 16);
-}
-
 export function subjectToken(text: string): string {
   const token = text.replace(/[.*>\s\u0000-\u001f\u007f]/g, "_");
   return token.length > 0 ? token : "_";
@@ -111,6 +104,12 @@ function cleanMeta(meta: EventMeta | undefined): EventMeta {
   if (meta.model !== undefined) out.model = meta.model;
   if (meta.channel !== undefined) out.channel = meta.channel;
   return out;
+}
+
+/** When an event id from newEventId() was made (its UUIDv7 millisecond field); undefined for other ids. */
+export function eventIdTime(id: string): number | undefined {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-7/i.exec(id);
+  return m ? parseInt(m[1] + m[2], 16) : undefined;
 }
 
 export function buildEnvelope(input: EventInput, id: string = newEventId(), ts: number = Date.now()): EventEnvelope {

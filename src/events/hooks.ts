@@ -21,21 +21,6 @@ export interface EventSink {
   record(e: EventInput): void;
 }
 
-const MAX_TOOL_RESULT_CHARS = 16 * 1024;
-
-/** Tool results can be large; keep them when small, otherwise record their size only. */
-function boundedResult(result: unknown): unknown {
-  if (result === undefined) return undefined;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(result);
-  } catch {
-    return { unserializable: true };
-  }
-  if (text === undefined || text.length <= MAX_TOOL_RESULT_CHARS) return result;
-  return { truncated: true, length: text.length };
-}
-
 /**
  * Subscribe the event store to every host hook. Handlers only map and call sink.record (a spool write):
  * the agent's turn never waits on NATS.
@@ -47,8 +32,8 @@ export function registerEventHooks(api: OpenClawPluginApi, cfg: EventsConfig, si
   if (on("message_received")) api.on("message_received", (e, ctx) => sink.record(messageIn(e, ctx, capture)));
   if (on("message_sending")) api.on("message_sending", (e, ctx) => sink.record(messageSending(e, ctx, capture)));
   if (on("message_sent")) api.on("message_sent", (e, ctx) => sink.record(messageOut(e, ctx, capture)));
-  if (on("before_tool_call")) api.on("before_tool_call", (e, ctx) => sink.record(toolCall(e, ctx)));
-  if (on("after_tool_call")) api.on("after_tool_call", (e, ctx) => sink.record(toolResult({ ...e, result: boundedResult(e.result) }, ctx)));
+  if (on("before_tool_call")) api.on("before_tool_call", (e, ctx) => sink.record(toolCall(e, ctx, capture)));
+  if (on("after_tool_call")) api.on("after_tool_call", (e, ctx) => sink.record(toolResult(e, ctx, capture)));
   if (on("before_agent_run")) api.on("before_agent_run", (e, ctx) => sink.record(runStart(e, ctx, capture)));
   if (on("agent_end")) api.on("agent_end", (e, ctx) => sink.record(runEnd(e, ctx)));
   if (on("llm_input")) api.on("llm_input", (e, ctx) => sink.record(llmInput(e, ctx, capture)));

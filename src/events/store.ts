@@ -62,12 +62,16 @@ export interface EventStoreStatus {
   spoolDepth: number;
   spoolBytes: number;
   spoolMaxBytes: number;
+  /** When the oldest event still in the spool was recorded (epoch ms); undefined when the spool is empty. */
+  spoolOldestAt: number | undefined;
   /** Acks for new messages. */
   published: number;
   /** Acks the server flagged duplicate (a re-send it had already stored). */
   duplicates: number;
   /** Failed publish attempts (each is retried). */
   failures: number;
+  /** Failed publish attempts since the last acked one, summed over lanes (0 while publishing works). */
+  consecutiveFailures: number;
   /** Disconnects seen on the connections events use. */
   disconnects: number;
   /** Events lost on purpose: spool full (oldest first), too large for the server, or record errors. */
@@ -224,6 +228,7 @@ export class EventStore {
       tls: base?.tls,
       reconnect: base?.reconnect ?? { maxAttempts: -1, delayMs: 1000, maxDelayMs: 30_000 },
       name: `${base?.name ?? "openclaw"}-events-${agentId}`,
+      ...(base?.inboxPrefix ? { inboxPrefix: base.inboxPrefix } : {}),
     };
     return new NatsLink(settings, this.log);
   }
@@ -459,12 +464,6 @@ export class EventStore {
     return this.spool?.depth() ?? 0;
   }
 
-  /** When the oldest event still waiting in the spool was recorded (epoch ms); undefined when none waits. */
-  oldestUnsentAt(): number | undefined {
-    const id = this.spool?.oldestId();
-    return id === undefined ? undefined : eventIdTime(id);
-  }
-
   async status(): Promise<EventStoreStatus> {
     const streams = await Promise.all([...this.links.values()].flatMap((entry) => [...entry.specs.values()].map((spec) => this.streamStatus(entry, spec))));
     const lanes = [...this.lanes.values()].map((lane) => this.laneStatus(lane));
@@ -472,6 +471,7 @@ export class EventStore {
     const mainStream = streams.find((s) => s.connection === main.label && s.name === this.config.streamName);
     const drainers = [...this.lanes.values()].flatMap((l) => (l.drainer ? [l.drainer] : []));
     const sum = (pick: (d: LaneDrainer) => number): number => drainers.reduce((n, d) => n + pick(d), 0);
+    const oldest = this.spool && !this.spool.isClosed ? this.spool.oldestId() : undefined;
     return {
       connected: main.link.isConnected,
       server: main.link.status().server,
@@ -481,9 +481,11 @@ export class EventStore {
       spoolDepth: this.spool?.depth() ?? 0,
       spoolBytes: this.spool?.bytes() ?? 0,
       spoolMaxBytes: this.config.spool.maxBytes,
+      spoolOldestAt: oldest === undefined ? undefined : eventIdTime(oldest),
       published: sum((d) => d.stats.published),
       duplicates: sum((d) => d.stats.duplicates),
       failures: sum((d) => d.stats.failures),
+      consecutiveFailures: sum((d) => d.consecutiveFailures),
       disconnects: [...this.links.values()].reduce((n, e) => n + e.link.status().disconnects, 0),
       dropped: this.dropped + sum((d) => d.stats.rejected),
       filtered: this.filtered,

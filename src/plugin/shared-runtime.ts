@@ -6,6 +6,7 @@ import { NatsLink } from "../connection/link.ts";
 import type { ConnectionSettings } from "../connection/options.ts";
 import { EventStore } from "../events/store.ts";
 import type { Logger } from "../shared/logger.ts";
+import { Trust } from "../trust/trust.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { WakeService } from "./wake-service.ts";
 
@@ -24,6 +25,7 @@ export class NatsRuntime {
   readonly link: NatsLink;
   readonly wake: WakeService;
   readonly events: EventStore | undefined;
+  readonly trust: Trust;
   /** The Alertmanager receiver's state and outbox; only with alertmanager.authToken. */
   readonly alerts: AlertService | undefined;
   /** What /nats-dashboard reads and streams; only with dashboard.enabled. */
@@ -41,9 +43,12 @@ export class NatsRuntime {
       tls: cfg.tls,
       reconnect: cfg.reconnect,
       name: `openclaw-nats${cfg.agentName ? `:${cfg.agentName}` : ""}`,
+      inboxPrefix: cfg.inboxPrefix,
     };
     this.link = new NatsLink(settings, deps.logger);
     this.wake = new WakeService(cfg, deps.system, deps.logger);
+    this.trust = new Trust(cfg, deps.stateDir, deps.logger);
+    this.wake.dispatcher.verifySender = (msg, mode) => this.trust.verify(msg, mode);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
     this.alerts = cfg.alertmanager.authToken ? new AlertService(cfg, { stateDir: deps.stateDir, system: deps.system, logger: deps.logger }) : undefined;
     this.dashboard = cfg.dashboard.enabled
