@@ -19,6 +19,8 @@ const uiHints: Record<string, { label: string; help?: string; placeholder?: stri
   "inbox.durable": { label: "Durable inbox", help: "Keep wake messages in JetStream while the gateway is down." },
   "events.enabled": { label: "Event store", help: "Record every agent event in JetStream through a local spool." },
   "relay.authToken": { label: "Relay token", help: "Bearer token for POST /notify; the endpoint is off without it.", sensitive: true },
+  "alertmanager.authToken": { label: "Alertmanager receiver token", help: "Bearer token (or basic-auth password) for POST /alertmanager; the receiver is off without it.", sensitive: true },
+  "dashboard.enabled": { label: "Dashboard", help: "Serve /nats-dashboard (gateway auth) and a NATS tab in the Control UI." },
 };
 
 export function buildManifest(): Record<string, unknown> {

@@ -1,6 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { AgentProtocolService, type AgentProtocolDeps, type AgentProtocolSettings } from "../agent-protocol/service.ts";
+import { AlertService } from "../alertmanager/service.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
+import { DashboardService } from "../dashboard/service.ts";
 import { NatsLink } from "../connection/link.ts";
 import type { ConnectionSettings } from "../connection/options.ts";
 import { EventStore } from "../events/store.ts";
@@ -27,6 +29,10 @@ export class NatsRuntime {
   /** Agent protocol v0.3 services for the hosted agents (`agentProtocol.enabled`). */
   readonly agentProtocol: AgentProtocolService | undefined;
   readonly trust: Trust;
+  /** The Alertmanager receiver's state and outbox; only with alertmanager.authToken. */
+  readonly alerts: AlertService | undefined;
+  /** What /nats-dashboard reads and streams; only with dashboard.enabled. */
+  readonly dashboard: DashboardService | undefined;
   private readonly stateDir: string;
   private started = false;
 
@@ -48,6 +54,10 @@ export class NatsRuntime {
     this.wake.dispatcher.verifySender = (msg, mode) => this.trust.verify(msg, mode);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
     this.agentProtocol = deps.agentProtocol ? new AgentProtocolService(deps.agentProtocol.settings, { ...deps.agentProtocol.host, trust: this.trust }) : undefined;
+    this.alerts = cfg.alertmanager.authToken ? new AlertService(cfg, { stateDir: deps.stateDir, system: deps.system, logger: deps.logger }) : undefined;
+    this.dashboard = cfg.dashboard.enabled
+      ? new DashboardService(cfg, { link: this.link, dispatcher: this.wake.dispatcher, events: this.events, alerts: this.alerts, logger: deps.logger })
+      : undefined;
   }
 
   async start(): Promise<void> {
@@ -58,11 +68,15 @@ export class NatsRuntime {
     this.agentProtocol?.attach(this.link);
     void this.link.start();
     await this.events?.start();
+    await this.alerts?.start();
+    this.dashboard?.start();
   }
 
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.dashboard?.stop();
+    this.alerts?.stop();
     await this.wake.stop();
     await this.agentProtocol?.stop();
     await this.events?.flush(2000);
