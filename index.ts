@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { registerCli } from "./src/cli/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
-import { registerEventHooks } from "./src/events/hooks.ts";
+import { recordWakes, registerEventHooks } from "./src/events/hooks.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
 import { registerStatus } from "./src/plugin/register-status.ts";
 import { registerNatsTool } from "./src/plugin/register-tool.ts";
@@ -24,7 +24,10 @@ export default definePluginEntry({
     const events = rt.events;
     registerNatsTool(api, cfg, rt.link);
     registerRelay(api, cfg, rt.wake.dispatcher, api.logger);
-    if (events) registerEventHooks(api, cfg.events, events);
+    if (events) {
+      registerEventHooks(api, cfg.events, events);
+      recordWakes(rt.wake.dispatcher, cfg.events, events);
+    }
     registerStatus(api, {
       url: cfg.url,
       link: () => rt.link.status(),

@@ -1,5 +1,5 @@
 import type { NatsPluginConfig } from "../config/schema.ts";
-import type { Logger } from "../shared/logger.ts";
+import { errorMessage, type Logger } from "../shared/logger.ts";
 import { injectWake, type SystemRuntime } from "./inject.ts";
 import { parseWakeMessage, type WakeMessage } from "./message.ts";
 import { resolveTarget, type WakeTarget } from "./route.ts";
@@ -13,12 +13,16 @@ export type DispatchOutcome = { kind: "rejected"; reason: string } | { kind: "ha
 /** Handles `deliver: true` / `expectReply: true` messages (the relay); absent until the relay is wired. A refusal is dead-lettered like any rejection. */
 export type RelayHandler = (message: WakeMessage, target: WakeTarget) => Promise<DispatchOutcome>;
 
+/** Told about each message handed to an agent as a system event (the event store records it as `wake.in`). */
+export type InjectedListener = (e: { message: WakeMessage; target: WakeTarget; priority: string; subject: string; queued: boolean }) => void;
+
 /** Validate, route and inject one inbound message. Shared by the core subscription and the durable inbox. */
 export class WakeDispatcher {
   private readonly cfg: NatsPluginConfig;
   private readonly system: SystemRuntime;
   private readonly log: Logger;
   relay: RelayHandler | undefined;
+  onInjected: InjectedListener | undefined;
   readonly counts = { received: 0, injected: 0, rejected: 0, relayed: 0 };
   /** Time from message arrival to event enqueued + wake requested, last 1024 system-event wakes. */
   readonly injectMicros = new Reservoir(1024);
@@ -55,6 +59,11 @@ export class WakeDispatcher {
     this.hostMicros.add((performance.now() - hostStart) * 1000);
     this.counts.injected++;
     this.injectMicros.add((performance.now() - arrivedAt) * 1000);
+    try {
+      this.onInjected?.({ message, target, priority, subject, queued: result.queued });
+    } catch (err) {
+      this.log.warn(`nats: recording the wake from ${message.from} failed: ${errorMessage(err)}`);
+    }
     this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (queued=${result.queued})`);
     return { kind: "handled", receipt: { ok: true, sessionKey: target.sessionKey, priority, queued: result.queued } };
   }
