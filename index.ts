@@ -7,6 +7,7 @@ import { registerStatus } from "./src/plugin/register-status.ts";
 import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime, releaseRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
+import { registerMemory } from "./src/memory/register.ts";
 
 export default definePluginEntry({
   id: "nats",
@@ -28,6 +29,7 @@ export default definePluginEntry({
       registerEventHooks(api, cfg.events, events);
       recordWakes(rt.wake.dispatcher, cfg.events, events);
     }
+    if (rt.memory) registerMemory(api, rt.memory, api.logger);
     registerStatus(api, {
       url: cfg.url,
       link: () => rt.link.status(),

@@ -29,6 +29,17 @@ export interface EventStoreOptions {
   publishTimeoutMs?: number;
 }
 
+/** Where events are read back from: a connection, a stream and the agents whose subjects it holds. */
+export interface ReadRoute {
+  /** "default", or the agent ids sharing an own connection. */
+  label: string;
+  link: NatsLink;
+  stream: string;
+  prefix: string;
+  /** "*": every agent token under `prefix` in this stream (the default route). */
+  agents: string[] | "*";
+}
+
 export interface StreamStatus {
   name: string;
   /** Which connection it lives on: "default" or the agent ids sharing an override. */
@@ -270,6 +281,25 @@ export class EventStore {
       }
     }
     return this.spool;
+  }
+
+  /**
+   * The streams this store writes to, with the connection it uses for each: readers (memory) reuse the
+   * plugin's connections and an agent's own credentials for its own stream.
+   */
+  readRoutes(): ReadRoute[] {
+    const routes: ReadRoute[] = [];
+    const main = this.defaultRoute.lane.link;
+    routes.push({ label: main.label, link: main.link, stream: this.config.streamName, prefix: this.config.subjectPrefix, agents: "*" });
+    for (const [agentId, route] of this.agentRoutes) {
+      const stream = this.config.agents[agentId]?.streamName ?? this.config.streamName;
+      const entry = route.lane.link;
+      if (entry === main && stream === this.config.streamName && route.prefix === this.config.subjectPrefix) continue;
+      const same = routes.find((r) => r.link === entry.link && r.stream === stream && r.prefix === route.prefix);
+      if (same && same.agents !== "*") same.agents.push(agentId);
+      else if (!same) routes.push({ label: entry.label, link: entry.link, stream, prefix: route.prefix, agents: [agentId] });
+    }
+    return routes;
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------

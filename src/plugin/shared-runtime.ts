@@ -3,6 +3,8 @@ import type { NatsPluginConfig } from "../config/schema.ts";
 import { NatsLink } from "../connection/link.ts";
 import type { ConnectionSettings } from "../connection/options.ts";
 import { EventStore } from "../events/store.ts";
+import { MemoryService } from "../memory/service.ts";
+import { memoryEnabled } from "../memory/settings.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { WakeService } from "./wake-service.ts";
@@ -22,6 +24,7 @@ export class NatsRuntime {
   readonly link: NatsLink;
   readonly wake: WakeService;
   readonly events: EventStore | undefined;
+  readonly memory: MemoryService | undefined;
   private readonly stateDir: string;
   private started = false;
 
@@ -39,6 +42,7 @@ export class NatsRuntime {
     this.link = new NatsLink(settings, deps.logger);
     this.wake = new WakeService(cfg, deps.system, deps.logger);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
+    this.memory = memoryEnabled(cfg) ? new MemoryService({ cfg, stateDir: deps.stateDir, events: this.events, link: this.link, logger: deps.logger }) : undefined;
   }
 
   async start(): Promise<void> {
@@ -48,12 +52,14 @@ export class NatsRuntime {
     this.wake.attach(this.link);
     void this.link.start();
     await this.events?.start();
+    this.memory?.start();
   }
 
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
     await this.wake.stop();
+    await this.memory?.stop();
     await this.events?.flush(2000);
     await this.events?.stop();
     await this.link.stop();
