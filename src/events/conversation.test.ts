@@ -100,3 +100,10 @@ test("finalReplyText: the last assistant text of this run only", () => {
   assert.equal(finalReplyText([{ role: "assistant", content: "plain" }]), "plain");
   assert.equal(finalReplyText([]), undefined);
 });
+
+test("this plugin's own memory block in front of the prompt is not recorded as the user's words", () => {
+  const { sink, events } = recorder();
+  const turns = new ConversationCapture(sink, capture);
+  turns.runStart('<event-memory agent="main" scope="peer">\nRecorded history…\n</event-memory>\n\nhello again', { agentId: "main", sessionKey: "agent:main:main" });
+  assert.equal(events[0].payload.content, "hello again");
+});

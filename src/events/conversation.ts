@@ -1,3 +1,4 @@
+import { stripMemoryBlock } from "../shared/memory-block.ts";
 import type { EventInput } from "./envelope.ts";
 import { referToReply, turnReply, turnUser, type Capture, type HookCtx } from "./mapping.ts";
 
@@ -63,8 +64,9 @@ export class ConversationCapture {
   }
 
   /** before_agent_run. Internal triggers record nothing: their prompt is the host's. */
-  runStart(prompt: string, ctx: HookCtx & { trigger?: string; senderId?: string }): void {
+  runStart(fullPrompt: string, ctx: HookCtx & { trigger?: string; senderId?: string }): void {
     if (ctx.trigger && INTERNAL_TRIGGERS.has(ctx.trigger)) return;
+    const prompt = stripMemoryBlock(fullPrompt);
     const key = ctx.sessionKey;
     const text = normalise(prompt);
     const pending = key ? this.fresh(this.inbound, key) : [];

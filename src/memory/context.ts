@@ -1,3 +1,4 @@
+import { MEMORY_BLOCK_TAG } from "../shared/memory-block.ts";
 import type { NoteFile } from "./projection.ts";
 import type { MemoryRow } from "./rows.ts";
 import { activeTopics } from "./topics.ts";
@@ -58,8 +59,8 @@ export function buildBlock(input: BlockInput): string | undefined {
   const notesText = input.notes?.text.trim();
   if (unique.length === 0 && !notesText) return undefined;
 
-  const open = `<event-memory agent="${input.agentId}" scope="${input.scope}">`;
-  const close = "</event-memory>";
+  const open = `<${MEMORY_BLOCK_TAG} agent="${input.agentId}" scope="${input.scope}">`;
+  const close = `</${MEMORY_BLOCK_TAG}>`;
   const lines: string[] = [];
   if (input.rows.length > 0) {
     const newest = input.rows[0].ts;
