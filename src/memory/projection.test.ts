@@ -142,3 +142,18 @@ test("a projection from another schema version is emptied for a rebuild", () => 
   assert.equal(again.cursor("s"), 0, "the feed replays the stream from the start");
   again.close();
 });
+
+test("rankHits: a later statement matching the same words supersedes the earlier one, even with a weaker BM25", () => {
+  const now = Date.now();
+  const old = row({ text: "My locker code is 4711.", ts: now - 55 * DAY });
+  const correction = row({ text: "Update: my locker code was changed, it's 9902 now, write it down somewhere safe.", ts: now - 20 * DAY });
+  const other = row({ text: "The code review is at noon.", ts: now - DAY });
+  const hits = [
+    { row: old, bm25: -5, snippet: "" },
+    { row: correction, bm25: -3, snippet: "" },
+    { row: other, bm25: -1, snippet: "" },
+  ];
+  assert.deepEqual(rankHits(hits, now, 3).map((h) => h.row.text.slice(0, 10)), ["My locker ", "Update: my", "The code r"], "without the query's words: BM25 and recency only");
+  const ranked = rankHits(hits, now, 3, ["locker", "code"]);
+  assert.deepEqual(ranked.map((h) => h.row.text.slice(0, 10)), ["Update: my", "My locker ", "The code r"]);
+});

@@ -58,26 +58,49 @@ export interface GetRequest {
 
 export type QueryRequest = ContextRequest | SearchRequest | StatsRequest | GetRequest;
 
-/** How many BM25 candidates are re-ranked for recency per requested result. */
+/** How many BM25 candidates are re-ranked per requested result. */
 const CANDIDATES_PER_RESULT = 4;
 /** A result's relevance gains up to this share when it is recent (half of it at 30 days). */
 const RECENCY_WEIGHT = 0.3;
 const RECENCY_HALF_LIFE_MS = 30 * 86_400_000;
 
+/** The query's words that a text contains (a word matches a token starting with its first letters, like the stemmer would). */
+function matchedTerms(text: string, terms: readonly string[]): string {
+  const tokens = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return terms.filter((t) => tokens.some((tok) => tok.startsWith(t.length > 5 ? t.slice(0, t.length - 2) : t))).join(" ");
+}
+
 /**
- * BM25 first, recency second: a later statement about the same thing (a correction) outranks the
- * earlier one when both match about as well, while a clearly better match still wins.
+ * BM25 first, recency second, and a later statement supersedes an earlier one: hits that match the
+ * same query words are about the same thing, so the newest of them takes the best place any of them
+ * earned ("my locker code is 4711" … later "my locker code changed, it's 9902"). Otherwise a clearly
+ * better match still wins over a newer one.
  */
-export function rankHits(hits: readonly SearchHit[], now: number, limit: number): RankedHit[] {
-  return hits
-    .map((h) => {
-      const relevance = Math.max(0, -h.bm25);
-      const age = Math.max(0, now - h.row.ts);
-      const recency = Math.pow(2, -age / RECENCY_HALF_LIFE_MS);
-      return { row: h.row, snippet: h.snippet, score: relevance * (1 + RECENCY_WEIGHT * recency) };
-    })
+export function rankHits(hits: readonly SearchHit[], now: number, limit: number, terms: readonly string[] = []): RankedHit[] {
+  const scored = hits.map((h) => {
+    const relevance = Math.max(0, -h.bm25);
+    const age = Math.max(0, now - h.row.ts);
+    const recency = Math.pow(2, -age / RECENCY_HALF_LIFE_MS);
+    return { row: h.row, snippet: h.snippet, score: relevance * (1 + RECENCY_WEIGHT * recency), key: terms.length > 0 ? matchedTerms(h.row.text, terms) : "" };
+  });
+  if (terms.length > 0) {
+    const groups = new Map<string, typeof scored>();
+    for (const h of scored) if (h.key) groups.set(h.key, [...(groups.get(h.key) ?? []), h]);
+    for (const group of groups.values()) {
+      if (group.length < 2) continue;
+      const scores = group.map((h) => h.score).sort((a, b) => b - a);
+      group.sort((a, b) => b.row.ts - a.row.ts).forEach((h, i) => (h.score = scores[i]));
+    }
+  }
+  return scored
     .sort((a, b) => b.score - a.score || b.row.ts - a.row.ts)
-    .slice(0, limit);
+    .slice(0, limit)
+    .map(({ row, snippet, score }) => ({ row, snippet, score }));
+}
+
+/** The words of an FTS expression made by ftsQuery (`"a" OR "b"`). */
+function termsOf(match: string): string[] {
+  return [...match.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
 }
 
 export function runQuery(projection: Projection, req: QueryRequest): ContextResult | RankedHit[] | ReturnType<Projection["stats"]> | MemoryRow | null {
@@ -90,7 +113,7 @@ export function runQuery(projection: Projection, req: QueryRequest): ContextResu
     }
     case "search": {
       const hits = projection.search({ ...req, limit: req.limit * CANDIDATES_PER_RESULT });
-      return rankHits(hits, req.now, req.limit);
+      return rankHits(hits, req.now, req.limit, termsOf(req.match));
     }
     case "stats":
       return projection.stats();

@@ -8,9 +8,15 @@ import { STOP_WORDS as STOP } from "./words.ts";
  * "database migration" together instead of two loose words.
  */
 
+const WORD = /[\p{L}\p{N}]+(?:['’\-.][\p{L}\p{N}]+)*/gu;
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Lower-cased word tokens; apostrophes stay inside words so "don't" is one (stop) word. */
 function words(text: string): string[] {
-  return (text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+(?:['’\-.][\p{L}\p{N}]+)*/gu) ?? []).map((w) => w.replace(/’/g, "'"));
+  const lower = text.toLowerCase();
+  // NFKC only where it can change something: it is the costliest step for plain ASCII chat.
+  const src = NON_ASCII.test(lower) ? lower.normalize("NFKC").replace(/’/g, "'") : lower;
+  return src.match(WORD) ?? [];
 }
 
 function isTerm(w: string): boolean {
@@ -30,23 +36,28 @@ export interface TopicInput {
  * is not a topic); a phrase replaces its words when it covers most of their mentions.
  */
 export function activeTopics(messages: readonly TopicInput[], max = 8): string[] {
-  const docs = new Map<string, { n: number; last: number }>();
-  const count = (term: string, ts: number, seen: Set<string>): void => {
-    if (seen.has(term)) return;
-    seen.add(term);
+  // n: messages mentioning the term; doc: the last message counted (instead of a Set per message).
+  const docs = new Map<string, { n: number; last: number; doc: number }>();
+  const count = (term: string, m: number, ts: number): void => {
     const d = docs.get(term);
-    if (d) {
+    if (!d) docs.set(term, { n: 1, last: ts, doc: m });
+    else if (d.doc !== m) {
       d.n++;
-      d.last = Math.max(d.last, ts);
-    } else docs.set(term, { n: 1, last: ts });
+      d.doc = m;
+      if (ts > d.last) d.last = ts;
+    }
   };
-  for (const m of messages) {
-    const seen = new Set<string>();
-    const ws = words(m.text);
-    for (let i = 0; i < ws.length; i++) {
-      if (!isTerm(ws[i])) continue;
-      count(ws[i], m.ts, seen);
-      if (i + 1 < ws.length && isTerm(ws[i + 1])) count(`${ws[i]} ${ws[i + 1]}`, m.ts, seen);
+  for (let m = 0; m < messages.length; m++) {
+    const { text, ts } = messages[m];
+    let prev: string | undefined;
+    for (const w of words(text)) {
+      if (!isTerm(w)) {
+        prev = undefined;
+        continue;
+      }
+      count(w, m, ts);
+      if (prev) count(`${prev} ${w}`, m, ts);
+      prev = w;
     }
   }
   const frequent = [...docs.entries()].filter(([, d]) => d.n >= 2);
