@@ -1,5 +1,5 @@
-import { join } from "node:path";
 import { registerCli } from "./src/cli/register.ts";
+import { configSecrets, redactingLogger } from "./src/connection/redact.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { recordWakes, registerEventHooks } from "./src/events/hooks.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
@@ -8,33 +8,40 @@ import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime, releaseRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
 import { registerMemory } from "./src/memory/register.ts";
+import { natsSecurityAudit } from "./src/trust/audit.ts";
+import { pluginStateDir } from "./src/shared/paths.ts";
 
 export default definePluginEntry({
   id: "nats",
   name: "NATS",
   description: "Agents on NATS: wake from subjects, the nats tool, a never-lose event store in JetStream, relay.",
+  // `openclaw security audit`: relay open to unsigned callers, no allowedTargets, short tokens, plain nats:// off loopback.
+  securityAuditCollectors: [natsSecurityAudit],
   register(api) {
     registerCli(api);
     // Root help only collects CLI descriptors; the runtime is not available in that mode.
     if (api.registrationMode === "cli-metadata") return;
     const cfg = loadConfig(api.pluginConfig, api.logger);
     if (!cfg) return;
-    const stateDir = join(api.runtime.state.resolveStateDir(), "plugins", "nats");
-    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: api.logger, stateDir });
+    // Every line the plugin logs passes through here: no credential from the config reaches the log.
+    const log = redactingLogger(api.logger, configSecrets(cfg));
+    const stateDir = pluginStateDir(api.runtime.state.resolveStateDir());
+    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: log, stateDir });
 
     const events = rt.events;
-    registerNatsTool(api, cfg, rt.link);
-    registerRelay(api, cfg, rt.wake.dispatcher, api.logger);
+    registerNatsTool(api, cfg, rt.link, rt.trust);
+    registerRelay(api, cfg, rt.wake.dispatcher, rt.trust, log);
     if (events) {
       registerEventHooks(api, cfg.events, events);
       recordWakes(rt.wake.dispatcher, cfg.events, events);
     }
-    if (rt.memory) registerMemory(api, rt.memory, api.logger);
+    if (rt.memory) registerMemory(api, rt.memory, log);
     registerStatus(api, {
       url: cfg.url,
       link: () => rt.link.status(),
       wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary(), hostMicros: rt.wake.dispatcher.hostMicros.summary() }),
       events: events && (() => events.status()),
+      trust: () => rt.trust.status(),
     });
 
     api.registerService({

@@ -3,10 +3,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { ScriptedModel, type RecordedRequest } from "../test/harness/model-server.ts";
-import { natsServerBinary } from "../test/harness/nats-server.ts";
+import { INSTALL_HINT, NatsServerMissingError, answersNats, hostPort, localServerPaths, startLocalServer } from "../src/server/local-server.ts";
 import { REPO_ROOT, stagePlugin } from "./stage-plugin.ts";
 
 const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -14,39 +13,24 @@ const gatewayPort = Number(process.env.OPENCLAW_GATEWAY_PORT ?? 18789);
 const home = process.env.OPENCLAW_NATS_HOME ?? join(REPO_ROOT, ".state");
 const children: ChildProcess[] = [];
 
-function answers(url: string): Promise<boolean> {
-  const u = new URL(url.replace(/^nats:/, "http:"));
-  return new Promise((resolve) => {
-    const sock = tcpConnect(Number(u.port || 4222), u.hostname);
-    sock.setTimeout(1000);
-    sock.once("data", (d) => (sock.destroy(), resolve(d.toString().startsWith("INFO"))));
-    sock.once("error", () => (sock.destroy(), resolve(false)));
-    sock.once("timeout", () => (sock.destroy(), resolve(false)));
-  });
-}
-
 async function ensureNats(): Promise<void> {
-  if (await answers(natsUrl)) {
+  const { host, port } = hostPort(natsUrl);
+  if (await answersNats(host, port)) {
     console.log(`start: using the NATS server at ${natsUrl}`);
     return;
   }
-  let bin: string;
+  // The same local server `openclaw nats server start` runs, here in the foreground: it stops with npm start.
+  const paths = localServerPaths(join(home, "nats"));
   try {
-    bin = natsServerBinary();
-  } catch {
-    console.error(`start: nothing answers at ${natsUrl} and nats-server is not installed.
-  Install it:  sudo apt-get install nats-server   (Debian/Ubuntu)
-               brew install nats-server           (macOS)
-  or point NATS_URL at a running server, then run npm start again.`);
+    const started = await startLocalServer(paths, { host, port, detached: false });
+    if (started.child) children.push(started.child);
+  } catch (err) {
+    if (err instanceof NatsServerMissingError) {
+      console.error(`start: nothing answers at ${natsUrl} and ${err.message}.\n  ${INSTALL_HINT};\n  or point NATS_URL at a running server, then run npm start again.`);
+    } else console.error(`start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
-  const u = new URL(natsUrl.replace(/^nats:/, "http:"));
-  const dataDir = join(home, "nats");
-  mkdirSync(dataDir, { recursive: true });
-  const proc = spawn(bin, ["-a", u.hostname, "-p", u.port || "4222", "-js", "-sd", dataDir, "-l", join(home, "nats-server.log")], { stdio: "ignore" });
-  children.push(proc);
-  for (let i = 0; i < 100 && !(await answers(natsUrl)); i++) await new Promise((r) => setTimeout(r, 100));
-  console.log(`start: started nats-server (JetStream in ${dataDir}) at ${natsUrl}`);
+  console.log(`start: started nats-server (JetStream in ${paths.storeDir}) at ${natsUrl}`);
 }
 
 /** The demo model answers by quoting what woke it, so a wake is visible end to end. */

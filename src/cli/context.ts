@@ -1,10 +1,12 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
-import { connect, wsconnect, type NatsConnection } from "@nats-io/transport-node";
+import type { GatewayRpcOpts } from "openclaw/plugin-sdk/gateway-runtime";
+import { connect, wsconnect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, parseConfig } from "../config/parse.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { authOptions, isWebSocketUrl, serverList } from "../connection/options.ts";
-import { redactSecrets } from "../connection/redact.ts";
+import { redactSecrets, redactUrl } from "../connection/redact.ts";
 import { errorMessage } from "../shared/logger.ts";
+import { pluginStateDir } from "../shared/paths.ts";
 
 /** What the host hands a CLI registrar (`api.registerCli`). */
 export type HostCliContext = Parameters<Parameters<OpenClawPluginApi["registerCli"]>[0]>[0];
@@ -24,6 +26,25 @@ export class CliError extends Error {
   }
 }
 
+/** Where and how to connect; `secrets` are what must never be printed (token, password, seed). */
+export interface ConnectionTarget {
+  url: string;
+  /** The URL with any user:password replaced by *** */
+  safeUrl: string;
+  options: ConnectionOptions;
+  secrets: Array<string | undefined>;
+}
+
+/** user and password embedded in URLs (`nats://u:p@host`), which must be redacted like the others. */
+function urlSecrets(url: string): string[] {
+  const out: string[] = [];
+  for (const server of serverList(url)) {
+    const m = /^[a-z]+:\/\/([^@/\s]*)@/i.exec(server);
+    if (m) out.push(...m[1].split(":").map((p) => decodeURIComponent(p)).filter((p) => p.length >= 3));
+  }
+  return out;
+}
+
 /** Flags every command that talks to NATS accepts; without them the plugin's own config is used. */
 export interface ConnectionFlags {
   url?: string;
@@ -32,6 +53,24 @@ export interface ConnectionFlags {
 
 export interface OutputFlags {
   json?: boolean;
+}
+
+/** How a command reaches the running gateway: the host's own flags (`--url`, `--token`, …) or `--gateway-*`. */
+export interface GatewayFlags {
+  gatewayUrl?: string;
+  gatewayToken?: string;
+  gatewayPassword?: string;
+  gatewayTimeout?: string;
+}
+
+/** The running gateway could not be asked: not running, unreachable, refused, or without this plugin. */
+export class GatewayUnavailableError extends CliError {
+  readonly reason: "unreachable" | "no-plugin" | "refused";
+  constructor(reason: GatewayUnavailableError["reason"], message: string, next: string) {
+    super(message, { next });
+    this.name = "GatewayUnavailableError";
+    this.reason = reason;
+  }
 }
 
 /**
@@ -61,19 +100,64 @@ export class NatsCli {
     }
   }
 
-  /** Connect with the plugin's URL and credentials, or the flags' (`--url`, `--creds`). */
-  async connect(flags: ConnectionFlags = {}, name = "openclaw-nats-cli"): Promise<NatsConnection> {
-    const cfg = this.pluginConfig();
+  /** URL, nats.js options and the secrets to redact, from the plugin config or the flags (`--url`, `--creds`). */
+  connectionTarget(flags: ConnectionFlags = {}, name = "openclaw-nats-cli", cfg: NatsPluginConfig = this.pluginConfig()): ConnectionTarget {
     const url = flags.url ?? cfg.url;
     const credentials = flags.creds ? { credsFile: flags.creds } : flags.url ? undefined : cfg.credentials;
-    const secrets = [credentials?.token, credentials?.pass, credentials?.nkeySeed];
-    const opts = { servers: serverList(url), name, timeout: 5000, maxReconnectAttempts: 0, ...authOptions({ credentials, tls: cfg.tls }) };
+    const secrets = [credentials?.token, credentials?.pass, credentials?.nkeySeed, ...urlSecrets(url)];
+    const options = { servers: serverList(url), name, timeout: 5000, maxReconnectAttempts: 0, ...authOptions({ credentials, tls: cfg.tls }) };
+    return { url, safeUrl: redactUrl(url), options, secrets };
+  }
+
+  /** Connect, or throw the client's own error (doctor tells an auth failure from a refused connection). */
+  async openNats(target: ConnectionTarget): Promise<NatsConnection> {
+    return isWebSocketUrl(target.url) ? await wsconnect(target.options) : await connect(target.options);
+  }
+
+  /** Connect with the plugin's URL and credentials, or the flags' (`--url`, `--creds`). */
+  async connect(flags: ConnectionFlags = {}, name = "openclaw-nats-cli"): Promise<NatsConnection> {
+    const target = this.connectionTarget(flags, name);
     try {
-      return isWebSocketUrl(url) ? await wsconnect(opts) : await connect(opts);
+      return await this.openNats(target);
     } catch (err) {
-      throw new CliError(`cannot connect to NATS: ${redactSecrets(errorMessage(err), secrets)}`, {
-        next: "is nats-server running (openclaw nats server status)? check url and credentials in plugins.entries.nats.config, or pass --url",
+      throw new CliError(`cannot connect to NATS at ${target.safeUrl}: ${redactSecrets(errorMessage(err), target.secrets)}`, {
+        next: "is nats-server running (openclaw nats server status)? check url and credentials in plugins.entries.nats.config, or pass --url; openclaw nats doctor tells which",
       });
+    }
+  }
+
+  /** The OpenClaw state dir (OPENCLAW_STATE_DIR, else ~/.openclaw) and this plugin's folder in it. */
+  async stateDirs(): Promise<{ root: string; plugin: string }> {
+    const { resolveStateDir } = await import("openclaw/plugin-sdk/state-paths");
+    const root = resolveStateDir();
+    return { root, plugin: pluginStateDir(root) };
+  }
+
+  /**
+   * Call a gateway method of the running gateway (the CLI runs in its own process). Connection
+   * failures become a GatewayUnavailableError that says how to start the gateway.
+   */
+  async callGateway(method: string, opts: GatewayRpcOpts, params: unknown = {}): Promise<Record<string, unknown>> {
+    const { callGatewayFromCli, isGatewayClientRequestError } = await import("openclaw/plugin-sdk/gateway-runtime");
+    try {
+      return await callGatewayFromCli(method, { ...opts, json: true }, params, { mode: "cli", progress: false, scopes: ["operator.read"] });
+    } catch (err) {
+      const message = errorMessage(err).split("\n")[0];
+      if (isGatewayClientRequestError(err) && /unknown method/i.test(message)) {
+        throw new GatewayUnavailableError(
+          "no-plugin",
+          `the gateway is running but does not answer ${method}: the nats plugin is not loaded there, or its config is invalid (the plugin then stays idle)`,
+          "openclaw plugins inspect nats; openclaw nats doctor names what is wrong; openclaw logs shows the plugin's lines",
+        );
+      }
+      if (isGatewayClientRequestError(err)) {
+        throw new GatewayUnavailableError("refused", `the gateway refused ${method}: ${message}`, "check the gateway token (--token, OPENCLAW_GATEWAY_TOKEN or gateway.auth.token)");
+      }
+      throw new GatewayUnavailableError(
+        "unreachable",
+        `the gateway is not running or not reachable (${message})`,
+        "start it with `openclaw gateway run` (or `openclaw gateway start` for the service); `openclaw nats doctor` checks NATS without it",
+      );
     }
   }
 
@@ -102,6 +186,19 @@ export class NatsCli {
       }
     };
   }
+}
+
+/** `--gateway-url/--gateway-token/…` for commands whose `--url` is the NATS server's. */
+export function withGatewayFlags(cmd: CliCommand): CliCommand {
+  return cmd
+    .option("--gateway-url <url>", "gateway WebSocket URL (default: the local gateway from the OpenClaw config)")
+    .option("--gateway-token <token>", "gateway token (default: OPENCLAW_GATEWAY_TOKEN or gateway.auth.token)")
+    .option("--gateway-password <password>", "gateway password, when it uses password auth")
+    .option("--gateway-timeout <ms>", "how long to wait for the gateway", "10000");
+}
+
+export function gatewayRpcOpts(flags: GatewayFlags): GatewayRpcOpts {
+  return { url: flags.gatewayUrl, token: flags.gatewayToken, password: flags.gatewayPassword, timeout: flags.gatewayTimeout ?? "10000" };
 }
 
 /** Adds --url and --creds to a command that connects to NATS. */

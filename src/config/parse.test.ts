@@ -44,3 +44,35 @@ test("ws and wss URLs and all credential kinds are accepted", () => {
   assert.equal(parseConfig({ credentials: { nkeySeed: "SUAM" } }).credentials?.nkeySeed, "SUAM");
   assert.equal(parseConfig({ credentials: { credsFile: "/x.creds" } }).credentials?.credsFile, "/x.creds");
 });
+
+test("relay trust settings: defaults, and the problems the schema alone cannot see", () => {
+  const cfg = parseConfig({});
+  assert.equal(cfg.relay.trustUnsignedCallers, false);
+  assert.deepEqual(cfg.relay.callers, {});
+  assert.equal(cfg.relay.maxConcurrent, 8);
+  assert.equal(cfg.relay.maxConcurrentPerSession, 1);
+  assert.equal(cfg.relay.maxTimeoutMs, 600_000);
+  assert.deepEqual(cfg.trust, { account: "$G", replayWindowMs: 30_000 });
+  assert.equal(cfg.events.capture.toolContent, false);
+  const key = "UCDUW5V44EBDBIK2FL4CTNDBQFNGBEZVJHSZGQVKRHASN4AV4IWPB5NT";
+  const bad = () =>
+    parseConfig({
+      relay: {
+        timeoutMs: 700_000,
+        callers: { a: { publicKey: key }, b: { publicKey: key }, c: { publicKey: "UCDUW5V44EBDBIK2FL4CTNDBQFNGBEZVJHSZGQVKRHASN4AV4IWPB5NU" } },
+        authToken: "same-token-0123456789",
+        tokens: { cron: "same-token-0123456789" },
+      },
+    });
+  assert.throws(bad, (err: Error) => {
+    assert.match(err.message, /relay\.timeoutMs: must be <= relay\.maxTimeoutMs \(600000\)/);
+    assert.match(err.message, /relay\.callers\.b\.publicKey: same key as relay\.callers\.a/);
+    assert.match(err.message, /relay\.callers\.c\.publicKey: is not a valid user NKEY/);
+    assert.match(err.message, /relay\.tokens\.cron: same token as relay\.authToken/);
+    assert.doesNotMatch(err.message, /same-token-0123/, "a token is never repeated in an error");
+    return true;
+  });
+  assert.throws(() => parseConfig({ relay: { tokens: { "bad id!": "0123456789abcdefgh" } } }), /relay\.tokens/);
+  assert.throws(() => parseConfig({ relay: { tokens: { cron: "short" } } }), /relay\.tokens\.cron/);
+  assert.throws(() => parseConfig({ relay: { callers: { peer: { publicKey: key, agents: ["Not-An-Agent"] } } } }), /relay\.callers\.peer\.agents/);
+});

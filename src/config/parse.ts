@@ -1,5 +1,7 @@
 import { Value } from "typebox/value";
-import { ConfigSchema, type NatsPluginConfig } from "./schema.ts";
+import { CALLER_ID_PATTERN, ConfigSchema, type NatsPluginConfig } from "./schema.ts";
+import { isUserPublicKey } from "../trust/nkey.ts";
+import { isSenderAccount } from "../trust/sender-header.ts";
 
 /** One problem with the plugin config, naming the field (`reconnect.delayMs`) and what is wrong. */
 export interface ConfigProblem {
@@ -66,5 +68,33 @@ function crossFieldProblems(cfg: NatsPluginConfig): ConfigProblem[] {
     out.push({ field: "tls", message: "certFile and keyFile go together" });
   }
   if (cfg.subjects.length === 0) out.push({ field: "subjects", message: "must list at least one subject" });
+  out.push(...trustProblems(cfg));
+  return out;
+}
+
+/** Relay callers, tokens and limits that the schema alone cannot check. Messages never repeat a token. */
+function trustProblems(cfg: NatsPluginConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const r = cfg.relay;
+  if (r.timeoutMs > r.maxTimeoutMs) out.push({ field: "relay.timeoutMs", message: `must be <= relay.maxTimeoutMs (${r.maxTimeoutMs})` });
+  const callerId = new RegExp(CALLER_ID_PATTERN);
+  for (const [section, ids] of [["relay.callers", Object.keys(r.callers)], ["relay.tokens", Object.keys(r.tokens ?? {})]] as const) {
+    for (const id of ids) if (!callerId.test(id)) out.push({ field: `${section}`, message: `caller id ${JSON.stringify(id.slice(0, 80))} must be letters, digits, _ . @ - (1–64, starting with a letter or digit)` });
+  }
+  const keys = new Map<string, string>();
+  for (const [id, c] of Object.entries(r.callers)) {
+    if (!isUserPublicKey(c.publicKey)) out.push({ field: `relay.callers.${id}.publicKey`, message: "is not a valid user NKEY (checksum)" });
+    const other = keys.get(c.publicKey);
+    if (other !== undefined) out.push({ field: `relay.callers.${id}.publicKey`, message: `same key as relay.callers.${other}` });
+    keys.set(c.publicKey, id);
+  }
+  const tokens = new Map<string, string>();
+  if (r.authToken !== undefined) tokens.set(r.authToken, "relay.authToken");
+  for (const [id, token] of Object.entries(r.tokens ?? {})) {
+    const other = tokens.get(token);
+    if (other !== undefined) out.push({ field: `relay.tokens.${id}`, message: `same token as ${other}; every caller needs its own` });
+    tokens.set(token, `relay.tokens.${id}`);
+  }
+  if (!isSenderAccount(cfg.trust.account)) out.push({ field: "trust.account", message: "is not a valid account NKEY (checksum)" });
   return out;
 }

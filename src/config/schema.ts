@@ -86,6 +86,8 @@ export const EventsSchema = Type.Object(
       {
         llmContent: Type.Boolean({ default: false }),
         messageContent: Type.Boolean({ default: true }),
+        toolContent: Type.Boolean({ default: false, description: "record tool parameters and results in tool.call / tool.result events" }),
+        maxToolContentBytes: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16_384, description: "larger tool parameters or results are recorded as their size only" }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -153,12 +155,43 @@ export const MemorySchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** Caller ids name relay callers and token owners; they show in `[from …]` frames and log lines. */
+export const CALLER_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$";
+const CallerId = Type.String({ pattern: CALLER_ID_PATTERN });
+
+export const RelayCallerSchema = Type.Object(
+  {
+    publicKey: Type.String({ pattern: "^U[A-Z2-7]{55}$", description: "the caller's user NKEY (U…); its Agent-Sender signatures authenticate it" }),
+    agents: Type.Optional(
+      Type.Array(Type.Union([Type.Literal("*"), Type.String({ pattern: AGENT_ID_PATTERN })]), {
+        description: "a gateway key: the agents it may sign for (\"*\" = any); the caller is then the signed message's from",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const RelaySchema = Type.Object(
   {
-    authToken: Type.Optional(Type.String({ minLength: 16, description: "bearer token for POST /notify; without it the endpoint is off" })),
+    authToken: Type.Optional(Type.String({ minLength: 16, description: "bearer token for POST /notify (caller \"http\"); without it and relay.tokens the endpoint is off" })),
+    tokens: Type.Optional(Type.Record(CallerId, Type.String({ minLength: 16 }), { description: "per-caller bearer tokens for POST /notify: {\"<caller>\": \"<token>\"}" })),
     path: Type.String({ pattern: "^/[A-Za-z0-9/_-]*$", default: "/notify" }),
     allowedTargets: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 })))),
     timeoutMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000 }),
+    maxTimeoutMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 600_000, description: "largest timeoutMs a caller may ask for" }),
+    maxConcurrent: Type.Integer({ minimum: 1, maximum: 1000, default: 8, description: "relay turns running at once in this gateway" }),
+    maxConcurrentPerSession: Type.Integer({ minimum: 1, maximum: 100, default: 1, description: "relay turns running at once in one target session" }),
+    trustUnsignedCallers: Type.Boolean({ default: false, description: "let NATS callers without a trusted signature have turns (expectReply / deliver)" }),
+    callers: Type.Record(CallerId, RelayCallerSchema, { default: {} }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const TrustSchema = Type.Object(
+  {
+    seedFile: Type.Optional(Type.String({ minLength: 1, description: "user seed (SU…, or a .creds file) this gateway signs with; created (mode 0600) when missing. Default <state dir>/plugins/nats/identity.nk" })),
+    account: Type.String({ pattern: "^(A[A-Z2-7]{55}|[A-Za-z0-9_-]+|\\$G)$", default: "$G", description: "account label in the Agent-Sender headers this gateway signs; nothing is granted on it" }),
+    replayWindowMs: Type.Integer({ minimum: 1000, maximum: 300_000, default: 30_000, description: "accepted clock skew of a signed header, and how long its nonce is remembered" }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -170,6 +203,11 @@ export const ConfigSchema = Type.Object(
     subjects: Type.Array(Subject, { default: ["agent.*.inbox"] }),
     credentials: Type.Optional(CredentialsSchema),
     tls: Type.Optional(TlsSchema),
+    inboxPrefix: Type.String({
+      pattern: "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$",
+      default: "_INBOX",
+      description: "prefix of this gateway's reply subjects; give it its own (e.g. _INBOX.gw-a) so NATS permissions keep replies to it private",
+    }),
     reconnect: ReconnectSchema,
     defaultAgent: Type.String({ pattern: AGENT_ID_PATTERN, default: "main" }),
     agentName: Type.Optional(Type.String({ minLength: 1 })),
@@ -180,6 +218,7 @@ export const ConfigSchema = Type.Object(
     events: EventsSchema,
     memory: MemorySchema,
     relay: RelaySchema,
+    trust: TrustSchema,
   },
   { additionalProperties: false },
 );
@@ -191,4 +230,5 @@ export type EventsConfig = Static<typeof EventsSchema>;
 export type RelayConfig = Static<typeof RelaySchema>;
 export type MemoryConfig = Static<typeof MemorySchema>;
 export type MemoryAgentConfig = Static<typeof MemoryAgentSchema>;
+export type TrustConfig = Static<typeof TrustSchema>;
 export type AgentStreamConfig = Static<typeof AgentStreamSchema>;

@@ -24,3 +24,22 @@ test("credentials map to nats.js options", () => {
   assert.equal(typeof authOptions({ credentials: { nkeySeed: "SUAM" } }).authenticator, "function");
   assert.deepEqual(authOptions({ tls: { caFile: "/ca.pem" } }), { tls: { caFile: "/ca.pem" } });
 });
+
+test("configSecrets finds every credential in the config; the redacting logger removes them from every line", async () => {
+  const { configSecrets, redactingLogger } = await import("./redact.ts");
+  const cfg = {
+    url: "nats://gw:pa%24s@h1:4222,nats://tok-in-url@h2:4222",
+    credentials: { token: "cred-token-1" },
+    events: { agents: { ops: { url: "tls://u:agent-pass@h3", credentials: { nkeySeed: "SUAGENTSEEDXYZ" } } } },
+    relay: { authToken: "relay-auth-token-123", tokens: { cron: "cron-token-45678901" } },
+  };
+  const secrets = configSecrets(cfg);
+  for (const s of ["pa%24s", "pa$s", "tok-in-url", "cred-token-1", "agent-pass", "SUAGENTSEEDXYZ", "relay-auth-token-123", "cron-token-45678901"]) assert.ok(secrets.includes(s), s);
+  const lines: string[] = [];
+  const log = redactingLogger({ info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) }, secrets);
+  log.warn(`cannot connect to ${cfg.url}: bad pass pa$s`);
+  log.error("header Authorization: Bearer cron-token-45678901 refused");
+  log.info("seed SUAGENTSEEDXYZ token cred-token-1");
+  assert.deepEqual(lines, ["cannot connect to nats://***@h1:4222,nats://***@h2:4222: bad pass ***", "header Authorization: Bearer *** refused", "seed *** token ***"]);
+  assert.equal(redactUrl("nats://a:b@h1,nats://c:d@h2"), "nats://***@h1,nats://***@h2");
+});

@@ -84,6 +84,7 @@ export class NatsLink {
       maxReconnectAttempts: maxAttempts,
       waitOnFirstConnect: true,
       reconnectDelayHandler: () => this.backoff.next(),
+      ...(this.settings.inboxPrefix ? { inboxPrefix: this.settings.inboxPrefix } : {}),
       ...authOptions(this.settings),
     };
   }

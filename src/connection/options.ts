@@ -10,6 +10,8 @@ export interface ConnectionSettings {
   reconnect: { maxAttempts: number; delayMs: number; maxDelayMs: number };
   /** Client name shown by the server (`nats server report connections`). */
   name: string;
+  /** Reply subjects start with this (default `_INBOX`); a per-user prefix lets permissions keep replies private. */
+  inboxPrefix?: string;
 }
 
 export function serverList(url: string): string[] {

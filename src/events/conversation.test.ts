@@ -4,7 +4,7 @@ import type { EventInput } from "./envelope.ts";
 import { ConversationCapture, finalReplyText } from "./conversation.ts";
 import { messageIn, messageOut, messageSending } from "./mapping.ts";
 
-const capture = { llmContent: false, messageContent: true };
+const capture = { llmContent: false, messageContent: true, toolContent: false, maxToolContentBytes: 16384 };
 
 function recorder(): { sink: { record(e: EventInput): string }; events: Array<EventInput & { id: string }> } {
   const events: Array<EventInput & { id: string }> = [];

@@ -106,6 +106,12 @@ function cleanMeta(meta: EventMeta | undefined): EventMeta {
   return out;
 }
 
+/** When an event id from newEventId() was made (its UUIDv7 millisecond field); undefined for other ids. */
+export function eventIdTime(id: string): number | undefined {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-7/i.exec(id);
+  return m ? parseInt(m[1] + m[2], 16) : undefined;
+}
+
 export function buildEnvelope(input: EventInput, id: string = newEventId(), ts: number = Date.now()): EventEnvelope {
   return {
     id,

@@ -39,21 +39,6 @@ export function recordWakes(wake: WakeSource, cfg: EventsConfig, sink: EventSink
   };
 }
 
-const MAX_TOOL_RESULT_CHARS = 16 * 1024;
-
-/** Tool results can be large; keep them when small, otherwise record their size only. */
-function boundedResult(result: unknown): unknown {
-  if (result === undefined) return undefined;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(result);
-  } catch {
-    return { unserializable: true };
-  }
-  if (text === undefined || text.length <= MAX_TOOL_RESULT_CHARS) return result;
-  return { truncated: true, length: text.length };
-}
-
 /**
  * One conversation capture per event store: the host registers the plugin once per registry
  * generation, and a turn's agent_end and its delivery's message_sending can reach different
@@ -95,8 +80,8 @@ export function registerEventHooks(api: OpenClawPluginApi, cfg: EventsConfig, si
   if (on("message_sent")) api.on("message_sent", (e, ctx) => put(turns.outbound(messageOut(e, ctx, capture), ctx.sessionKey ?? e.sessionKey, e.content)));
   if (conversationEnabled("turn.user", cfg)) api.on("before_agent_run", (e, ctx) => turns.runStart(e.prompt, { ...ctx, channelId: ctx.channelId ?? e.channelId, senderId: ctx.senderId ?? e.senderId }));
   if (conversationEnabled("turn.reply", cfg)) api.on("agent_end", (e, ctx) => turns.runEnd(e, { ...ctx, runId: ctx.runId ?? e.runId }));
-  if (on("before_tool_call")) api.on("before_tool_call", (e, ctx) => put(toolCall(e, ctx)));
-  if (on("after_tool_call")) api.on("after_tool_call", (e, ctx) => put(toolResult({ ...e, result: boundedResult(e.result) }, ctx)));
+  if (on("before_tool_call")) api.on("before_tool_call", (e, ctx) => put(toolCall(e, ctx, capture)));
+  if (on("after_tool_call")) api.on("after_tool_call", (e, ctx) => put(toolResult(e, ctx, capture)));
   if (on("before_agent_run")) api.on("before_agent_run", (e, ctx) => put(runStart(e, ctx, capture)));
   if (on("agent_end")) api.on("agent_end", (e, ctx) => put(runEnd(e, ctx)));
   if (on("llm_input")) api.on("llm_input", (e, ctx) => put(llmInput(e, ctx, capture)));

@@ -136,12 +136,38 @@ export function referToReply(input: EventInput, replyId: string): EventInput {
   return { ...input, payload: { ...rest, replyId } };
 }
 
-export function toolCall(e: { toolName: string; params: Record<string, unknown>; toolCallId?: string; runId?: string }, ctx: HookCtx): EventInput {
-  return base("tool.call", { ...ctx, runId: ctx.runId ?? e.runId }, stripUndefined({ tool: e.toolName, toolCallId: e.toolCallId, params: e.params }));
+/** Tool errors are kept by default (they say what went wrong), cut to this many characters. */
+export const MAX_TOOL_ERROR_CHARS = 300;
+
+/**
+ * Tool parameters or results: by default only their size; with capture.toolContent the value itself
+ * when its JSON fits capture.maxToolContentBytes, else the size and `…Truncated: true`.
+ */
+function toolContent(key: "params" | "result", value: unknown, capture: Capture): Record<string, unknown> {
+  if (value === undefined) return {};
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return { [`${key}Bytes`]: -1 };
+  }
+  const bytes = json === undefined ? 0 : Buffer.byteLength(json, "utf8");
+  if (!capture.toolContent) return { [`${key}Bytes`]: bytes };
+  if (bytes > capture.maxToolContentBytes) return { [`${key}Bytes`]: bytes, [`${key}Truncated`]: true };
+  return { [`${key}Bytes`]: bytes, [key]: value };
 }
 
-export function toolResult(e: { toolName: string; toolCallId?: string; runId?: string; result?: unknown; error?: string; durationMs?: number }, ctx: HookCtx): EventInput {
-  return base("tool.result", { ...ctx, runId: ctx.runId ?? e.runId }, stripUndefined({ tool: e.toolName, toolCallId: e.toolCallId, success: e.error === undefined, error: e.error, durationMs: e.durationMs, result: e.result }));
+export function toolCall(e: { toolName: string; params: Record<string, unknown>; toolCallId?: string; runId?: string }, ctx: HookCtx, capture: Capture): EventInput {
+  return base("tool.call", { ...ctx, runId: ctx.runId ?? e.runId }, stripUndefined({ tool: e.toolName, toolCallId: e.toolCallId, ...toolContent("params", e.params, capture) }));
+}
+
+export function toolResult(e: { toolName: string; toolCallId?: string; runId?: string; result?: unknown; error?: string; durationMs?: number }, ctx: HookCtx, capture: Capture): EventInput {
+  const error = e.error === undefined ? undefined : e.error.length > MAX_TOOL_ERROR_CHARS ? `${e.error.slice(0, MAX_TOOL_ERROR_CHARS)}…` : e.error;
+  return base(
+    "tool.result",
+    { ...ctx, runId: ctx.runId ?? e.runId },
+    stripUndefined({ tool: e.toolName, toolCallId: e.toolCallId, success: e.error === undefined, error, durationMs: e.durationMs, ...toolContent("result", e.result, capture) }),
+  );
 }
 
 export function runStart(e: { prompt: string; channelId?: string; senderId?: string }, ctx: HookCtx, capture: Capture): EventInput {

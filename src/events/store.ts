@@ -7,7 +7,7 @@ import type { ConnectionSettings } from "../connection/options.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { LaneDrainer } from "../spool/drain.ts";
 import { Spool } from "../spool/spool.ts";
-import { agentOf, buildEnvelope, eventSubject, newEventId, type EventEnvelope, type EventInput } from "./envelope.ts";
+import { agentOf, buildEnvelope, eventIdTime, eventSubject, newEventId, type EventEnvelope, type EventInput } from "./envelope.ts";
 import { ensureStream, streamSpec, type EnsureOutcome, type StreamSpec } from "./stream.ts";
 import { subjectsOverlap } from "../shared/subjects.ts";
 import { SubjectFilter } from "./subject-filter.ts";
@@ -73,12 +73,16 @@ export interface EventStoreStatus {
   spoolDepth: number;
   spoolBytes: number;
   spoolMaxBytes: number;
+  /** When the oldest event still in the spool was recorded (epoch ms); undefined when the spool is empty. */
+  spoolOldestAt: number | undefined;
   /** Acks for new messages. */
   published: number;
   /** Acks the server flagged duplicate (a re-send it had already stored). */
   duplicates: number;
   /** Failed publish attempts (each is retried). */
   failures: number;
+  /** Failed publish attempts since the last acked one, summed over lanes (0 while publishing works). */
+  consecutiveFailures: number;
   /** Disconnects seen on the connections events use. */
   disconnects: number;
   /** Events lost on purpose: spool full (oldest first), too large for the server, or record errors. */
@@ -236,6 +240,7 @@ export class EventStore {
       tls: base?.tls,
       reconnect: base?.reconnect ?? { maxAttempts: -1, delayMs: 1000, maxDelayMs: 30_000 },
       name: `${base?.name ?? "openclaw"}-events-${agentId}`,
+      ...(base?.inboxPrefix ? { inboxPrefix: base.inboxPrefix } : {}),
     };
     return new NatsLink(settings, this.log);
   }
@@ -518,6 +523,7 @@ export class EventStore {
     const mainStream = streams.find((s) => s.connection === main.label && s.name === this.config.streamName);
     const drainers = [...this.lanes.values()].flatMap((l) => (l.drainer ? [l.drainer] : []));
     const sum = (pick: (d: LaneDrainer) => number): number => drainers.reduce((n, d) => n + pick(d), 0);
+    const oldest = this.spool && !this.spool.isClosed ? this.spool.oldestId() : undefined;
     return {
       connected: main.link.isConnected,
       server: main.link.status().server,
@@ -527,9 +533,11 @@ export class EventStore {
       spoolDepth: this.spool?.depth() ?? 0,
       spoolBytes: this.spool?.bytes() ?? 0,
       spoolMaxBytes: this.config.spool.maxBytes,
+      spoolOldestAt: oldest === undefined ? undefined : eventIdTime(oldest),
       published: sum((d) => d.stats.published),
       duplicates: sum((d) => d.stats.duplicates),
       failures: sum((d) => d.stats.failures),
+      consecutiveFailures: sum((d) => d.consecutiveFailures),
       disconnects: [...this.links.values()].reduce((n, e) => n + e.link.status().disconnects, 0),
       dropped: this.dropped + sum((d) => d.stats.rejected),
       filtered: this.filtered,

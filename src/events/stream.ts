@@ -89,7 +89,16 @@ function diff(existing: StreamConfig, spec: StreamSpec): { notes: string[]; upda
   return { notes, update };
 }
 
-function isStreamNotFound(err: unknown): boolean {
+/**
+ * How an existing stream differs from the spec: `updatable` notes the gateway applies when it
+ * starts, `fixed` ones it cannot change (the stream has to be recreated). Used by `openclaw nats doctor`.
+ */
+export function compareStream(existing: StreamConfig, spec: StreamSpec): { updatable: string[]; fixed: string[] } {
+  const fixed = existing.storage !== StorageType.File ? [`storage is "${existing.storage}", the plugin needs "file"`] : [];
+  return { updatable: diff(existing, spec).notes, fixed };
+}
+
+export function isStreamNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
 }
 

@@ -1,9 +1,11 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
+import type { Trust } from "../trust/trust.ts";
 import { NatsToolParameters, runNatsTool, toolSender, type NatsToolParams } from "../tool/nats-tool.ts";
 
-export function registerNatsTool(api: OpenClawPluginApi, cfg: NatsPluginConfig, link: NatsLink): void {
+/** The tool signs what it publishes as the calling agent (Agent-Sender, this gateway's key; src/trust). */
+export function registerNatsTool(api: OpenClawPluginApi, cfg: NatsPluginConfig, link: NatsLink, trust: Pick<Trust, "signedHeaders">): void {
   api.registerTool(
     (ctx) => ({
       name: "nats",
@@ -11,7 +13,10 @@ export function registerNatsTool(api: OpenClawPluginApi, cfg: NatsPluginConfig, 
       description:
         "Publish a message on NATS or send a request and wait for the reply. Use `to: <agentId>` to message another agent (subject agent.<id>.inbox); priority urgent wakes it now.",
       parameters: NatsToolParameters,
-      execute: (_toolCallId: string, params: NatsToolParams) => runNatsTool(link.current, cfg, toolSender(cfg, ctx.agentId), params),
+      execute: (_toolCallId: string, params: NatsToolParams) => {
+        const from = toolSender(cfg, ctx.agentId);
+        return runNatsTool(link.current, cfg, from, params, (subject, payload) => trust.signedHeaders(subject, payload, from));
+      },
     }),
     { name: "nats" },
   );

@@ -6,6 +6,7 @@ import { EventStore } from "../events/store.ts";
 import { MemoryService } from "../memory/service.ts";
 import { memoryEnabled } from "../memory/settings.ts";
 import type { Logger } from "../shared/logger.ts";
+import { Trust } from "../trust/trust.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { WakeService } from "./wake-service.ts";
 
@@ -25,6 +26,7 @@ export class NatsRuntime {
   readonly wake: WakeService;
   readonly events: EventStore | undefined;
   readonly memory: MemoryService | undefined;
+  readonly trust: Trust;
   private readonly stateDir: string;
   private started = false;
 
@@ -38,9 +40,12 @@ export class NatsRuntime {
       tls: cfg.tls,
       reconnect: cfg.reconnect,
       name: `openclaw-nats${cfg.agentName ? `:${cfg.agentName}` : ""}`,
+      inboxPrefix: cfg.inboxPrefix,
     };
     this.link = new NatsLink(settings, deps.logger);
     this.wake = new WakeService(cfg, deps.system, deps.logger);
+    this.trust = new Trust(cfg, deps.stateDir, deps.logger);
+    this.wake.dispatcher.verifySender = (msg, mode) => this.trust.verify(msg, mode);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
     this.memory = memoryEnabled(cfg) ? new MemoryService({ cfg, stateDir: deps.stateDir, events: this.events, link: this.link, logger: deps.logger }) : undefined;
   }

@@ -3,10 +3,12 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../shared/logger.ts";
-import { createNotifyHandler, tokenMatches } from "./http-route.ts";
+import { RateLimitedLog } from "../shared/rate-limited-log.ts";
+import { createNotifyHandler, tokenMatches, tokenOwner } from "./http-route.ts";
 import type { Caller, NotifyRequest, NotifyResult } from "./relay.ts";
 
 const TOKEN = "relay-token-0123456789";
+const CRON_TOKEN = "cron-token-0123456789";
 
 describe("POST /notify handler", () => {
   let server: Server;
@@ -15,9 +17,20 @@ describe("POST /notify handler", () => {
   const calls: Array<{ caller: Caller; req: NotifyRequest }> = [];
   let next: NotifyResult = { ok: true, method: "agent-run", status: "delivered", runId: "r1", sessionKey: "agent:b:main", channel: "testchan", to: "u1" };
   const log: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+  let clock = 0;
+  let flushAuth = (): void => {};
+  const authFailures = new RateLimitedLog(log, "nats: relay http authentication failures", {
+    intervalMs: 60_000,
+    now: () => clock,
+    setTimer: (fn) => {
+      flushAuth = fn;
+      return {};
+    },
+  });
 
   before(async () => {
-    const handler = createNotifyHandler({ token: TOKEN, maxBodyBytes: 1024 }, async (caller, req) => {
+    const tokens = [{ caller: "http", token: TOKEN }, { caller: "cron", token: CRON_TOKEN }];
+    const handler = createNotifyHandler({ tokens, maxBodyBytes: 1024, authFailures }, async (caller, req) => {
       calls.push({ caller, req });
       return next;
     }, log);
@@ -39,22 +52,41 @@ describe("POST /notify handler", () => {
     assert.match(body.error, error);
   }
 
-  test("a valid request reaches the relay as an anonymous http caller and gets its result", async () => {
+  test("a valid request reaches the relay as the token's owner and gets its result", async () => {
     const res = await post(good);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), next);
-    assert.deepEqual(calls.at(-1), { caller: { id: "http", via: "http", anonymous: true }, req: { sessionKey: "agent:b:main", message: "hello", channel: undefined, to: undefined } });
-    await post(JSON.stringify({ sessionKey: "agent:b:main", message: "hi", from: "cron" }), { "content-type": "application/json; charset=utf-8" });
-    assert.deepEqual(calls.at(-1)?.caller, { id: "cron", via: "http", anonymous: false });
+    assert.deepEqual(calls.at(-1), { caller: { id: "http", via: "http", auth: "token", anonymous: true }, req: { sessionKey: "agent:b:main", message: "hello", channel: undefined, to: undefined } });
+    await post(JSON.stringify({ sessionKey: "agent:b:main", message: "hi", from: "cron" }), { authorization: `Bearer ${CRON_TOKEN}`, "content-type": "application/json; charset=utf-8" });
+    assert.deepEqual(calls.at(-1)?.caller, { id: "cron", via: "http", auth: "token", anonymous: false });
+    await post(JSON.stringify({ sessionKey: "agent:b:main", message: "hi" }), { authorization: `Bearer ${CRON_TOKEN}` });
+    assert.deepEqual(calls.at(-1)?.caller, { id: "cron", via: "http", auth: "token", anonymous: true }, "no from: still cron for allowedTargets, just no frame");
+  });
+
+  test("the caller is the token's owner: a body from naming anyone else is refused", async () => {
+    const before = calls.length;
+    const res = await post(JSON.stringify({ sessionKey: "agent:b:main", message: "hi", from: "ceo" }), { authorization: `Bearer ${CRON_TOKEN}` });
+    await expectRefusal(res, 400, /from "ceo" is not this token's caller "cron"/);
+    assert.equal(calls.length, before);
+  });
+
+  test("failed authentication is logged once per interval, then as one line with the count", async () => {
+    clock += 120_000;
+    const from = lines.length;
+    for (let i = 0; i < 25; i++) assert.equal((await post(good, { authorization: `Bearer wrong-token-${i}-xxxxxxxx` })).status, 401);
+    assert.equal(lines.length - from, 1, "one line for 25 failures so far");
+    assert.match(lines.at(-1) ?? "", /relay http 401 from .*: invalid bearer token/);
+    flushAuth();
+    assert.equal(lines.length - from, 2);
+    assert.match(lines.at(-1) ?? "", /^nats: relay http authentication failures: 24 more in the last 60 s \(last: nats: relay http 401 from .*: invalid bearer token\)$/);
+    assert.doesNotMatch(lines.join("\n"), /wrong-token/, "a presented token is never logged");
+    clock += 120_000;
   });
 
   test("each bad request gets its status, a JSON error and one log line, and never reaches the relay", async () => {
     const before = calls.length;
     const cases: Array<[Promise<Response>, number, RegExp]> = [
       [post("", {}, "GET"), 405, /method GET not allowed/],
-      [post(good, { authorization: "" }), 401, /missing bearer token/],
-      [post(good, { authorization: "Basic abc" }), 401, /missing bearer token/],
-      [post(good, { authorization: `Bearer ${TOKEN}x` }), 401, /invalid bearer token/],
       [post(good, { "content-type": "text/plain" }), 415, /must be application\/json, not text\/plain/],
       [post(JSON.stringify({ sessionKey: "agent:b:main", message: "x".repeat(2000) })), 413, /over the 1024-byte limit/],
       [post("{not json"), 400, /invalid JSON/],
@@ -75,10 +107,13 @@ describe("POST /notify handler", () => {
     assert.equal(r405.headers.get("allow"), "POST");
     const r401 = await post(good, { authorization: "" });
     assert.equal(r401.headers.get("www-authenticate"), "Bearer");
+    await expectRefusal(r401, 401, /missing bearer token/);
+    await expectRefusal(await post(good, { authorization: "Basic abc" }), 401, /missing bearer token/);
+    await expectRefusal(await post(good, { authorization: `Bearer ${TOKEN}x` }), 401, /invalid bearer token/);
   });
 
-  test("the relay's refusals map to 400/403/404 with one log line; a failed turn is a 502 the relay logged", async () => {
-    for (const [kind, status, logged] of [["invalid", 400, 1], ["forbidden", 403, 1], ["not-found", 404, 1], ["failed", 502, 0]] as const) {
+  test("the relay's refusals map to 400/401/403/404/429 with one log line; a failed turn is a 502 the relay logged", async () => {
+    for (const [kind, status, logged] of [["invalid", 400, 1], ["unauthorized", 401, 1], ["forbidden", 403, 1], ["not-found", 404, 1], ["busy", 429, 1], ["failed", 502, 0]] as const) {
       next = { ok: false, kind, error: `e-${kind}` };
       const from = lines.length;
       const res = await post(good);
@@ -90,8 +125,12 @@ describe("POST /notify handler", () => {
   });
 });
 
-test("tokenMatches compares whole tokens", () => {
+test("tokenMatches compares whole tokens; tokenOwner finds the owner among several", () => {
   assert.equal(tokenMatches(TOKEN, TOKEN), true);
   assert.equal(tokenMatches(TOKEN.slice(0, -1), TOKEN), false);
   assert.equal(tokenMatches("", TOKEN), false);
+  const tokens = [{ caller: "http", token: TOKEN }, { caller: "cron", token: CRON_TOKEN }];
+  assert.equal(tokenOwner(CRON_TOKEN, tokens), "cron");
+  assert.equal(tokenOwner(TOKEN, tokens), "http");
+  assert.equal(tokenOwner(`${CRON_TOKEN} `, tokens), undefined);
 });

@@ -1,23 +1,39 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../shared/logger.ts";
+import type { RateLimitedLog } from "../shared/rate-limited-log.ts";
 import { isRefusal, type Caller, type NotifyRequest, type NotifyResult, type RelayFailureKind } from "./relay.ts";
 import { checkFields, HttpNotifyBody } from "./request.ts";
 
-export interface HttpRouteOptions {
+/** One bearer token and the caller it authenticates (relay.authToken → "http"; relay.tokens.<caller>). */
+export interface TokenOwner {
+  caller: string;
   token: string;
+}
+
+export interface HttpRouteOptions {
+  tokens: TokenOwner[];
   maxBodyBytes: number;
+  /** Failed authentication is logged through this, one line with a count per interval. */
+  authFailures: RateLimitedLog;
 }
 
 export type Notify = (caller: Caller, req: NotifyRequest) => Promise<NotifyResult>;
 
-const STATUS: Record<RelayFailureKind, number> = { invalid: 400, forbidden: 403, "not-found": 404, failed: 502, timeout: 504 };
+const STATUS: Record<RelayFailureKind, number> = { invalid: 400, unauthorized: 401, forbidden: 403, "not-found": 404, busy: 429, failed: 502, timeout: 504 };
 
 /** Constant-time: both sides are hashed to 32 bytes first, so neither length nor content leaks through timing. */
 export function tokenMatches(presented: string, expected: string): boolean {
   const a = createHash("sha256").update(presented).digest();
   const b = createHash("sha256").update(expected).digest();
   return timingSafeEqual(a, b);
+}
+
+/** The owner of the presented token. Every token is compared (no early exit), so timing does not tell which one matched or how many exist. */
+export function tokenOwner(presented: string, tokens: TokenOwner[]): string | undefined {
+  let owner: string | undefined;
+  for (const t of tokens) if (tokenMatches(presented, t.token) && owner === undefined) owner = t.caller;
+  return owner;
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -62,9 +78,10 @@ function send(res: ServerResponse, status: number, body: object, headers: Record
 }
 
 /**
- * POST <relay.path> with `Authorization: Bearer <relay.authToken>` and a JSON body
- * `{sessionKey, message, channel?, to?, from?}`. Every refusal is a JSON `{ok:false, error}` with its
- * status and one log line, before anything reaches an agent.
+ * POST <relay.path> with `Authorization: Bearer <token>` and a JSON body `{sessionKey, message, channel?,
+ * to?, from?}`. The caller is the token's owner; a `from` naming anyone else is refused. Every refusal
+ * is a JSON `{ok:false, error}` with its status and one log line (authentication failures: one line
+ * with a count per interval), before anything reaches an agent.
  */
 export function createNotifyHandler(opts: HttpRouteOptions, notify: Notify, log: Logger): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
@@ -75,9 +92,15 @@ export function createNotifyHandler(opts: HttpRouteOptions, notify: Notify, log:
       return true;
     };
     if (req.method !== "POST") return refuse(405, `method ${req.method ?? "?"} not allowed; use POST`, { allow: "POST" });
+    const unauthorized = (error: string): boolean => {
+      opts.authFailures.report(`nats: relay http 401 from ${who}: ${error}`);
+      send(res, 401, { ok: false, error }, { "www-authenticate": "Bearer" });
+      return true;
+    };
     const presented = bearer(req);
-    if (presented === undefined) return refuse(401, "missing bearer token (Authorization: Bearer <relay.authToken>)", { "www-authenticate": "Bearer" });
-    if (!tokenMatches(presented, opts.token)) return refuse(401, "invalid bearer token", { "www-authenticate": "Bearer" });
+    if (presented === undefined) return unauthorized("missing bearer token (Authorization: Bearer <token from relay.authToken or relay.tokens>)");
+    const owner = tokenOwner(presented, opts.tokens);
+    if (owner === undefined) return unauthorized("invalid bearer token");
     if (!isJson(req)) return refuse(415, `content type must be application/json, not ${req.headers["content-type"] ?? "none"}`);
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > opts.maxBodyBytes) {
@@ -99,9 +122,10 @@ export function createNotifyHandler(opts: HttpRouteOptions, notify: Notify, log:
     const checked = checkFields(HttpNotifyBody, raw);
     if (!checked.ok) return refuse(400, checked.error);
     const { from, sessionKey, message, channel, to } = checked.value;
+    if (from !== undefined && from !== owner) return refuse(400, `from "${from}" is not this token's caller "${owner}"; omit from, or give this caller its own token in relay.tokens`);
     let result: NotifyResult;
     try {
-      result = await notify({ id: from ?? "http", via: "http", anonymous: from === undefined }, { sessionKey, message, channel, to });
+      result = await notify({ id: owner, via: "http", auth: "token", anonymous: from === undefined }, { sessionKey, message, channel, to });
     } catch (err) {
       return refuse(500, `relay error: ${err instanceof Error ? err.message : String(err)}`);
     }

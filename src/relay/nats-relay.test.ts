@@ -7,6 +7,12 @@ import type { Logger } from "../shared/logger.ts";
 import { runNatsTool } from "../tool/nats-tool.ts";
 import { WakeDispatcher } from "../wake/dispatcher.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
+import { TrustedCallers } from "../trust/callers.ts";
+import { createUserSeed, signerFromSeed } from "../trust/nkey.ts";
+import { NonceCache } from "../trust/nonce-cache.ts";
+import { verifySender } from "../trust/sender.ts";
+import { headers } from "@nats-io/transport-node";
+import { signSender } from "../trust/sender.ts";
 import { natsRelayHandler } from "./nats-relay.ts";
 import type { AskRequest, AskResult, Caller, NotifyRequest, NotifyResult } from "./relay.ts";
 
@@ -29,17 +35,80 @@ class FakeRelay {
   }
 }
 
+// Keys: a configured caller "cron", and a gateway key that speaks for agents a and b.
+const cronKey = signerFromSeed(createUserSeed());
+const gatewayKey = signerFromSeed(createUserSeed());
+const strangerKey = signerFromSeed(createUserSeed());
+const callers = new TrustedCallers({ cron: { publicKey: cronKey.publicKey }, peer: { publicKey: gatewayKey.publicKey, agents: ["a", "b"] } });
+
 function dispatcher(relay: FakeRelay): WakeDispatcher {
   const d = new WakeDispatcher(parseConfig({}), system, quiet);
-  d.relay = natsRelayHandler(relay);
+  const nonces = new NonceCache(30_000);
+  d.verifySender = (msg, mode) => verifySender(msg, { mode, nonces });
+  d.relay = natsRelayHandler(relay, callers);
   return d;
+}
+
+function signed(signer: typeof cronKey, subject: string, body: object) {
+  const data = enc(body);
+  const h = headers();
+  h.set("Agent-Sender", signSender({ signer, account: "$G", subject, payload: data }));
+  return { data, headers: h };
 }
 
 test("expectReply asks the subject's agent as `from`; the receipt is the answer", async () => {
   const relay = new FakeRelay();
   const out = await dispatcher(relay).dispatch(enc({ from: "a", body: "2+2?", expectReply: true, timeoutMs: 900 }), "agent.b.inbox");
   assert.deepEqual(out, { kind: "handled", receipt: relay.askResult });
-  assert.deepEqual(relay.asks, [[{ id: "a", via: "nats" }, { sessionKey: "agent:b:main", message: "2+2?", deliver: undefined, timeoutMs: 900 }]]);
+  assert.deepEqual(relay.asks, [[{ id: "a", via: "nats", auth: "none" }, { sessionKey: "agent:b:main", message: "2+2?", deliver: undefined, timeoutMs: 900 }]]);
+});
+
+test("the caller is who the signature says: a configured caller, or the signed from of a gateway key", async () => {
+  const relay = new FakeRelay();
+  const d = dispatcher(relay);
+  const cron = signed(cronKey, "agent.b.inbox", { from: "cron", body: "report?", expectReply: true });
+  assert.equal((await d.dispatch(cron.data, "agent.b.inbox", undefined, { headers: cron.headers })).kind, "handled");
+  assert.deepEqual(relay.asks.at(-1)?.[0], { id: "cron", via: "nats", auth: "signature", key: cronKey.publicKey });
+  const agent = signed(gatewayKey, "agent.b.inbox", { from: "a", body: "2+2?", expectReply: true });
+  await d.dispatch(agent.data, "agent.b.inbox", undefined, { headers: agent.headers });
+  assert.deepEqual(relay.asks.at(-1)?.[0], { id: "a", via: "nats", auth: "signature", key: gatewayKey.publicKey, vouchedBy: "peer" });
+  const stranger = signed(strangerKey, "agent.b.inbox", { from: "cron", body: "x", expectReply: true });
+  await d.dispatch(stranger.data, "agent.b.inbox", undefined, { headers: stranger.headers });
+  assert.deepEqual(relay.asks.at(-1)?.[0], { id: "cron", via: "nats", auth: "none", key: strangerKey.publicKey }, "a verified but unknown key is not authenticated");
+});
+
+test("a signed message that claims someone else, a gateway key speaking for an agent it may not, a bad signature: rejected before the relay", async () => {
+  const relay = new FakeRelay();
+  const d = dispatcher(relay);
+  const lying = signed(cronKey, "agent.b.inbox", { from: "ceo", body: "x", expectReply: true });
+  assert.deepEqual(await d.dispatch(lying.data, "agent.b.inbox", undefined, { headers: lying.headers }), { kind: "rejected", reason: 'from "ceo" does not match the signing caller "cron" (relay.callers)' });
+  const overreach = signed(gatewayKey, "agent.b.inbox", { from: "ops", body: "x", deliver: true });
+  assert.deepEqual(await d.dispatch(overreach.data, "agent.b.inbox", undefined, { headers: overreach.headers }), { kind: "rejected", reason: 'key of caller "peer" may not speak for agent "ops" (relay.callers.peer.agents)' });
+  const tampered = signed(cronKey, "agent.b.inbox", { from: "cron", body: "x", expectReply: true });
+  const out = await d.dispatch(enc({ from: "cron", body: "y", expectReply: true }), "agent.b.inbox", undefined, { headers: tampered.headers });
+  assert.equal(out.kind, "rejected");
+  assert.match(out.kind === "rejected" ? out.reason : "", /^Agent-Sender signature rejected: signature does not verify/);
+  const plainWake = await d.dispatch(enc({ from: "cron", body: "y" }), "agent.b.inbox", undefined, { headers: tampered.headers });
+  assert.equal(plainWake.kind, "rejected", "a failing signature is refused even on a plain wake");
+  const replay = signed(cronKey, "agent.b.inbox", { from: "cron", body: "once", expectReply: true });
+  assert.equal((await d.dispatch(replay.data, "agent.b.inbox", undefined, { headers: replay.headers })).kind, "handled");
+  const again = await d.dispatch(replay.data, "agent.b.inbox", undefined, { headers: replay.headers });
+  assert.match(again.kind === "rejected" ? again.reason : "", /replay/);
+  assert.equal(relay.asks.length + relay.notifies.length, 1);
+});
+
+test("a subject that names an agent binds the message: to or sessionKey of another agent is refused, for wakes too", async () => {
+  const relay = new FakeRelay();
+  const d = dispatcher(relay);
+  assert.deepEqual(await d.dispatch(enc({ from: "x", body: "y", to: "billing" }), "agent.support.inbox"), {
+    kind: "rejected",
+    reason: 'to "billing" names another agent than the subject agent.support.inbox (support); a message on agent.<id>.… reaches that agent only',
+  });
+  const key = await d.dispatch(enc({ from: "x", body: "y", sessionKey: "agent:billing:telegram:direct:1", deliver: true }), "agent.support.inbox");
+  assert.match(key.kind === "rejected" ? key.reason : "", /^sessionKey agent:billing:telegram:direct:1 belongs to another agent than the subject agent\.support\.inbox/);
+  assert.equal((await d.dispatch(enc({ from: "x", body: "y", to: "support", sessionKey: "agent:support:telegram:direct:1" }), "agent.support.inbox")).kind, "handled");
+  assert.equal((await d.dispatch(enc({ from: "x", body: "y", to: "billing" }), "alerts.disk")).kind, "handled", "subjects that name no agent keep to");
+  assert.equal(relay.notifies.length, 0);
 });
 
 test("deliver alone notifies the target session, channel passed on for the override check", async () => {
@@ -52,7 +121,7 @@ test("deliver alone notifies the target session, channel passed on for the overr
 test("refusals are dead-lettered; a failed or timed-out turn answers the sender", async () => {
   const relay = new FakeRelay();
   const d = dispatcher(relay);
-  for (const kind of ["forbidden", "not-found", "invalid"] as const) {
+  for (const kind of ["forbidden", "not-found", "invalid", "unauthorized", "busy"] as const) {
     relay.notifyResult = { ok: false, kind, error: `no: ${kind}` };
     assert.deepEqual(await d.dispatch(enc({ from: "x", body: "y", deliver: true }), "agent.b.inbox"), { kind: "rejected", reason: `no: ${kind}` });
   }
@@ -61,7 +130,7 @@ test("refusals are dead-lettered; a failed or timed-out turn answers the sender"
     kind: "handled",
     receipt: { ok: false, error: "b did not answer within 5 ms" },
   });
-  assert.equal(d.counts.rejected, 3);
+  assert.equal(d.counts.rejected, 5);
   assert.equal(d.counts.relayed, 1);
 });
 
@@ -93,5 +162,26 @@ test("the nats tool's request to an agent inbox asks for the answer and waits re
   await runNatsTool(nc, cfg, "a", { action: "publish", to: "b", message: "fyi" });
   await nc.flush();
   assert.equal(seen[1]?.expectReply, undefined, "publish does not ask for an answer");
+  sub.unsubscribe();
+});
+
+test("with a signer, the tool's message carries an Agent-Sender that verifies over the bytes on the wire", async () => {
+  const cfg = parseConfig({});
+  const checks: string[] = [];
+  const sub = nc.subscribe("agent.b.inbox", {
+    callback: (_e, m) => {
+      const check = verifySender(m, { mode: "live", nonces: new NonceCache(30_000) });
+      checks.push(check.trust === "verified" ? `${check.trust} ${check.user} ${check.name}` : JSON.stringify(check));
+    },
+  });
+  const sign = (subject: string, payload: Uint8Array) => {
+    const h = headers();
+    h.set("Agent-Sender", signSender({ signer: gatewayKey, account: "$G", subject, payload, name: "a" }));
+    return h;
+  };
+  await runNatsTool(nc, cfg, "a", { action: "publish", to: "b", message: "fyi" }, sign);
+  await nc.flush();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(checks, [`verified ${gatewayKey.publicKey} a`]);
   sub.unsubscribe();
 });

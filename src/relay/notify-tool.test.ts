@@ -13,7 +13,7 @@ test("the tool calls the relay as its agent, from its session", async () => {
     return { ok: true, method: "agent-run", status: "delivered", runId: "r1", sessionKey: r.sessionKey, channel: "telegram", to: "123" };
   }, { agentId: "broker", sessionKey: "agent:broker:main" }, log);
   const out = await tool.execute("t1", { sessionKey: "agent:s:telegram:direct:123", message: "hi" });
-  assert.deepEqual(calls[0]?.[0], { id: "broker", via: "tool", sessionKey: "agent:broker:main" });
+  assert.deepEqual(calls[0]?.[0], { id: "broker", via: "tool", auth: "in-process", sessionKey: "agent:broker:main" });
   assert.equal(out.content[0]?.text, "Delivered: the agent in agent:s:telegram:direct:123 answered and its reply went to telegram:123 (run r1).");
   assert.equal(out.details.ok, true);
 });

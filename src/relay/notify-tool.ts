@@ -27,7 +27,7 @@ export function describeNotify(result: NotifyResult): string {
  * refusals come back as results, never as exceptions into the agent loop.
  */
 export function notifyTool(notify: Notify, ctx: { agentId?: string; sessionKey?: string }, log: Logger) {
-  const caller: Caller = { id: ctx.agentId ?? agentOfSessionKey(ctx.sessionKey) ?? "unknown", via: "tool", sessionKey: ctx.sessionKey };
+  const caller: Caller = { id: ctx.agentId ?? agentOfSessionKey(ctx.sessionKey) ?? "unknown", via: "tool", auth: "in-process", sessionKey: ctx.sessionKey };
   return {
     name: "notify_agent",
     label: "Notify agent",

@@ -18,11 +18,19 @@ function fakeApi() {
 }
 const relay = { notify: async () => ({ ok: false as const, kind: "failed" as const, error: "unused" }) };
 
-test("without relay.authToken there is no endpoint, and the log says so", () => {
+test("without relay.authToken or relay.tokens there is no endpoint, and the log says so", () => {
   const f = fakeApi();
   assert.equal(registerRelayHttp(f.api, parseConfig({}), relay, f.log), false);
   assert.deepEqual(f.routes, []);
-  assert.deepEqual(f.lines, ["nats: relay HTTP endpoint off: set relay.authToken (16+ characters) to enable POST /notify"]);
+  assert.deepEqual(f.lines, ["nats: relay HTTP endpoint off: set relay.authToken or relay.tokens (16+ characters) to enable POST /notify"]);
+});
+
+test("per-caller tokens alone turn the endpoint on; the log names the callers, never a token", () => {
+  const f = fakeApi();
+  const cfg = parseConfig({ relay: { authToken: "shared-token-0123456789", tokens: { cron: "cron-token-0123456789", ci: "ci-token-0123456789ab" } } });
+  assert.equal(registerRelayHttp(f.api, cfg, relay, f.log), true);
+  assert.match(f.lines[0] ?? "", /callers: http, cron, ci\)$/);
+  assert.doesNotMatch(f.lines.join("\n"), /token-0123/);
 });
 
 test("with a token, POST <relay.path> is one plugin-auth route on the gateway server", () => {

@@ -2,25 +2,39 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { Logger } from "../shared/logger.ts";
+import { RateLimitedLog } from "../shared/rate-limited-log.ts";
+import type { Trust } from "../trust/trust.ts";
 import type { WakeDispatcher } from "../wake/dispatcher.ts";
 import { hostTurnRuntime, type Detached } from "./host-runtime.ts";
-import { createNotifyHandler } from "./http-route.ts";
+import { createNotifyHandler, type TokenOwner } from "./http-route.ts";
 import { natsRelayHandler } from "./nats-relay.ts";
 import { notifyTool } from "./notify-tool.ts";
 import { Relay } from "./relay.ts";
 
 type RelayApi = Pick<OpenClawPluginApi, "registerTool" | "registerHttpRoute" | "runtime">;
 
-/** POST <relay.path> on the gateway's own HTTP server, only with relay.authToken set; says which in the log. */
+/** One warning line per minute at most for failed HTTP authentication (plus the count). */
+export const AUTH_FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/** relay.authToken (caller "http") and relay.tokens.<caller>, as token owners. */
+export function tokenOwners(relay: NatsPluginConfig["relay"]): TokenOwner[] {
+  const out: TokenOwner[] = relay.authToken ? [{ caller: "http", token: relay.authToken }] : [];
+  for (const [caller, token] of Object.entries(relay.tokens ?? {})) out.push({ caller, token });
+  return out;
+}
+
+/** POST <relay.path> on the gateway's own HTTP server, only with relay.authToken or relay.tokens set; says which in the log. */
 export function registerRelayHttp(api: Pick<OpenClawPluginApi, "registerHttpRoute">, cfg: NatsPluginConfig, relay: Pick<Relay, "notify">, log: Logger): boolean {
-  const { authToken, path } = cfg.relay;
-  if (!authToken) {
-    log.info(`nats: relay HTTP endpoint off: set relay.authToken (16+ characters) to enable POST ${path}`);
+  const { path } = cfg.relay;
+  const tokens = tokenOwners(cfg.relay);
+  if (tokens.length === 0) {
+    log.info(`nats: relay HTTP endpoint off: set relay.authToken or relay.tokens (16+ characters) to enable POST ${path}`);
     return false;
   }
-  const handler = createNotifyHandler({ token: authToken, maxBodyBytes: cfg.maxBodyBytes }, (caller, req) => relay.notify(caller, req), log);
+  const authFailures = new RateLimitedLog(log, "nats: relay http authentication failures", { intervalMs: AUTH_FAILURE_LOG_INTERVAL_MS });
+  const handler = createNotifyHandler({ tokens, maxBodyBytes: cfg.maxBodyBytes, authFailures }, (caller, req) => relay.notify(caller, req), log);
   api.registerHttpRoute({ path, auth: "plugin", match: "exact", handler });
-  log.info(`nats: relay HTTP endpoint POST ${path} on the gateway port (Bearer relay.authToken)`);
+  log.info(`nats: relay HTTP endpoint POST ${path} on the gateway port (Bearer token; callers: ${tokens.map((t) => t.caller).join(", ")})`);
   return true;
 }
 
@@ -29,11 +43,13 @@ export function registerRelayHttp(api: Pick<OpenClawPluginApi, "registerHttpRout
  * host's in-process runtime (api.runtime.subagent). Host calls run in the async context captured here,
  * at registration, so that they act as the plugin and not as whichever caller triggered them.
  */
-export function registerRelay(api: RelayApi, cfg: NatsPluginConfig, dispatcher: WakeDispatcher, log: Logger): Relay {
+export function registerRelay(api: RelayApi, cfg: NatsPluginConfig, dispatcher: WakeDispatcher, trust: Trust, log: Logger): Relay {
   const detached: Detached = AsyncLocalStorage.snapshot();
-  const relay = new Relay({ allowedTargets: cfg.relay.allowedTargets, timeoutMs: cfg.relay.timeoutMs }, hostTurnRuntime(api.runtime, detached), log);
+  const { timeoutMs, maxTimeoutMs, maxConcurrent, maxConcurrentPerSession } = cfg.relay;
+  const settings = { mayTakeTurn: trust.mayTakeTurn.bind(trust), timeoutMs, maxTimeoutMs, maxConcurrent, maxConcurrentPerSession };
+  const relay = new Relay(settings, hostTurnRuntime(api.runtime, detached), log);
   api.registerTool((ctx) => notifyTool((caller, req) => relay.notify(caller, req), ctx, log), { name: "notify_agent" });
   registerRelayHttp(api, cfg, relay, log);
-  dispatcher.relay = natsRelayHandler(relay);
+  dispatcher.relay = natsRelayHandler(relay, trust);
   return relay;
 }

@@ -1,19 +1,16 @@
 import type { Logger } from "../shared/logger.ts";
-import { agentOf, runTurn, type SessionInfo, type SessionRoute, type TurnRuntime } from "./run-turn.ts";
-import { checkTarget, type AllowedTargets } from "./targets.ts";
+import type { Caller, TurnDecision } from "../trust/caller.ts";
+import { frameName } from "../wake/route.ts";
+import { TurnSlots } from "./limits.ts";
+import { agentOf, runTurn, type SessionInfo, type SessionRoute, type TurnOutcome, type TurnRequest, type TurnRuntime } from "./run-turn.ts";
 
-/** Who is asking: the tool's agent, the HTTP `from` (or "http"), the NATS `from`. */
-export interface Caller {
-  id: string;
-  via: "tool" | "http" | "nats";
-  /** The caller's own session (tool calls): notifying it would wait on itself. */
-  sessionKey?: string;
-  /** No `[from …]` line on the message (HTTP without `from`). */
-  anonymous?: boolean;
-}
+export type { Caller };
 
-/** invalid → 400, forbidden → 403, not-found → 404 (the request was refused); failed/timeout: the turn went wrong. */
-export type RelayFailureKind = "invalid" | "forbidden" | "not-found" | "failed" | "timeout";
+/**
+ * invalid → 400, unauthorized → 401, forbidden → 403, not-found → 404, busy → 429 (the request was
+ * refused, nothing ran); failed / timeout: the turn went wrong.
+ */
+export type RelayFailureKind = "invalid" | "unauthorized" | "forbidden" | "not-found" | "busy" | "failed" | "timeout";
 export type RelayFailure = { ok: false; kind: RelayFailureKind; error: string };
 
 export type NotifyResult =
@@ -50,13 +47,17 @@ export interface AskRequest {
 }
 
 export interface RelaySettings {
-  allowedTargets?: AllowedTargets;
+  /** The one trust decision (src/trust): authenticated unless relay.trustUnsignedCallers, and relay.allowedTargets. */
+  mayTakeTurn: (caller: Caller, sessionKey: string) => TurnDecision;
   timeoutMs: number;
+  maxTimeoutMs: number;
+  maxConcurrent: number;
+  maxConcurrentPerSession: number;
 }
 
-/** What the target agent reads: the message, signed with the caller unless anonymous. */
+/** What the target agent reads: the message, framed with the caller unless anonymous. The name is data, never framing. */
 export function relayText(caller: Caller, message: string): string {
-  return caller.anonymous ? message : `[from ${caller.id}] ${message}`;
+  return caller.anonymous ? message : `[from ${frameName(caller.id)}] ${message}`;
 }
 
 function describeRoute(route: SessionRoute | undefined): string {
@@ -77,7 +78,7 @@ export function checkOverride(route: SessionRoute | undefined, channel: string |
 
 /** Refusals: the request was not acted on. The entry point logs them (HTTP status line, tool, NATS dead letter). */
 export function isRefusal(kind: RelayFailureKind): boolean {
-  return kind === "invalid" || kind === "forbidden" || kind === "not-found";
+  return kind !== "failed" && kind !== "timeout";
 }
 
 /**
@@ -89,15 +90,22 @@ export class Relay {
   private readonly settings: RelaySettings;
   private readonly rt: TurnRuntime;
   private readonly log: Logger;
+  private readonly slots: TurnSlots;
 
   constructor(settings: RelaySettings, rt: TurnRuntime, log: Logger) {
     this.settings = settings;
     this.rt = rt;
     this.log = log;
+    this.slots = new TurnSlots(settings.maxConcurrent, settings.maxConcurrentPerSession);
+  }
+
+  /** Turns running now (whole gateway). */
+  get running(): number {
+    return this.slots.active;
   }
 
   async notify(caller: Caller, req: NotifyRequest): Promise<NotifyResult> {
-    const refused = this.refuse(caller, req.sessionKey);
+    const refused = this.refuse(caller, req.sessionKey, req.timeoutMs);
     if (refused) return refused;
     if (caller.sessionKey === req.sessionKey) {
       return this.fail(caller, req.sessionKey, "invalid", "cannot notify the session this turn is running in (it would wait on itself)");
@@ -114,7 +122,8 @@ export class Relay {
 
     const text = relayText(caller, req.message);
     const timeoutMs = req.timeoutMs ?? this.settings.timeoutMs;
-    const outcome = await runTurn(this.rt, { sessionKey: req.sessionKey, message: text, deliver: true, timeoutMs });
+    const outcome = await this.runInSlot({ sessionKey: req.sessionKey, message: text, deliver: true, timeoutMs });
+    if (outcome.kind === "busy") return this.fail(caller, req.sessionKey, "busy", outcome.reason);
     const who = `${caller.via} ${caller.id} → ${req.sessionKey}`;
     switch (outcome.kind) {
       case "not-started": {
@@ -144,11 +153,12 @@ export class Relay {
   }
 
   async ask(caller: Caller, req: AskRequest): Promise<AskResult> {
-    const refused = this.refuse(caller, req.sessionKey);
+    const refused = this.refuse(caller, req.sessionKey, req.timeoutMs);
     if (refused) return refused;
     const agentId = agentOf(req.sessionKey);
     const timeoutMs = req.timeoutMs ?? this.settings.timeoutMs;
-    const outcome = await runTurn(this.rt, { sessionKey: req.sessionKey, message: relayText(caller, req.message), deliver: req.deliver ?? false, timeoutMs });
+    const outcome = await this.runInSlot({ sessionKey: req.sessionKey, message: relayText(caller, req.message), deliver: req.deliver ?? false, timeoutMs });
+    if (outcome.kind === "busy") return this.fail(caller, req.sessionKey, "busy", outcome.reason);
     switch (outcome.kind) {
       case "not-started":
         return this.fail(caller, req.sessionKey, "failed", `could not start a turn in ${req.sessionKey}: ${outcome.error}`);
@@ -162,9 +172,34 @@ export class Relay {
     }
   }
 
-  private refuse(caller: Caller, sessionKey: string): RelayFailure | undefined {
-    const decision = checkTarget(this.settings.allowedTargets, caller.id, sessionKey);
-    return decision.ok ? undefined : this.fail(caller, sessionKey, "forbidden", decision.reason);
+  /**
+   * One turn inside the concurrency limits. The slot is held until the run ends, not just until the
+   * caller stops waiting: a run that outlasts timeoutMs keeps its slot (bounded by relay.maxTimeoutMs),
+   * so short timeouts cannot pile up runs past the limit.
+   */
+  private async runInSlot(req: TurnRequest): Promise<TurnOutcome | { kind: "busy"; reason: string }> {
+    const slot = this.slots.take(req.sessionKey);
+    if (!slot.ok) return { kind: "busy", reason: slot.reason };
+    let outcome: TurnOutcome;
+    try {
+      outcome = await runTurn(this.rt, req);
+    } catch (err) {
+      slot.release();
+      throw err;
+    }
+    if (outcome.kind !== "running") slot.release();
+    else void this.rt.wait(outcome.runId, this.settings.maxTimeoutMs).catch(() => undefined).finally(slot.release);
+    return outcome;
+  }
+
+  /** Trust first (who may have a turn here), then the caller's timeout against the cap. Slots are taken last, just before the turn. */
+  private refuse(caller: Caller, sessionKey: string, timeoutMs: number | undefined): RelayFailure | undefined {
+    const decision = this.settings.mayTakeTurn(caller, sessionKey);
+    if (!decision.ok) return this.fail(caller, sessionKey, decision.code === 401 ? "unauthorized" : "forbidden", decision.reason);
+    if (timeoutMs !== undefined && timeoutMs > this.settings.maxTimeoutMs) {
+      return this.fail(caller, sessionKey, "invalid", `timeoutMs ${timeoutMs} is over relay.maxTimeoutMs (${this.settings.maxTimeoutMs})`);
+    }
+    return undefined;
   }
 
   private fail(caller: Caller, sessionKey: string, kind: RelayFailureKind, error: string): RelayFailure {

@@ -13,9 +13,9 @@ const fields = {
 export const NotifyParameters = Type.Object(fields, { additionalProperties: false });
 export type NotifyParams = Static<typeof NotifyParameters>;
 
-/** POST /notify body: the tool's fields plus `from`, the caller id that relay.allowedTargets is checked against. */
+/** POST /notify body: the tool's fields plus `from`, which asks for a `[from …]` frame and must name the token's owner. */
 export const HttpNotifyBody = Type.Object(
-  { ...fields, from: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "caller id for relay.allowedTargets; default http" })) },
+  { ...fields, from: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "the token's caller; when given, the message is framed [from <caller>]" })) },
   { additionalProperties: false },
 );
 export type HttpNotifyRequest = Static<typeof HttpNotifyBody>;

@@ -105,6 +105,11 @@ export class LaneDrainer {
     this.watch.unref();
   }
 
+  /** Failed publish attempts since the last acked one (what nats-eventstore called publishFailures). */
+  get consecutiveFailures(): number {
+    return this.failureStreak;
+  }
+
   get pending(): number {
     return this.inFlight;
   }

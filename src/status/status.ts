@@ -1,9 +1,26 @@
 import type { LinkStatus } from "../connection/link.ts";
+import { redactUrl } from "../connection/redact.ts";
 import type { EventStoreStatus } from "../events/store.ts";
+import type { TrustStatus } from "../trust/trust.ts";
 
 type LatencySummary = { count: number; p50: number | undefined; p99: number | undefined; max: number | undefined };
 
-export interface PluginStatus {
+/**
+ * The fields `eventstore.status` answered with in the NATS event-store plugin (@vainplex/nats-eventstore),
+ * same names and meaning, at the top level so its callers keep working.
+ */
+export interface EventStoreCompatStatus {
+  /** The connection the event store publishes on is up. */
+  connected: boolean;
+  /** The events stream, or null when the event store is off. */
+  stream: string | null;
+  /** Disconnects seen since the gateway started. */
+  disconnectCount: number;
+  /** Failed publish attempts since the last successful one (0 while publishing works). */
+  publishFailures: number;
+}
+
+export interface PluginStatus extends EventStoreCompatStatus {
   connection: LinkStatus & { url: string };
   wake: {
     subjects: string[];
@@ -18,6 +35,7 @@ export interface PluginStatus {
     hostMicros: LatencySummary;
   };
   events: EventStoreStatus | { enabled: false };
+  trust?: TrustStatus;
 }
 
 export interface StatusSources {
@@ -25,31 +43,63 @@ export interface StatusSources {
   link: () => LinkStatus;
   wake: () => PluginStatus["wake"];
   events: (() => Promise<EventStoreStatus>) | undefined;
+  trust?: () => TrustStatus;
 }
 
 export async function collectStatus(src: StatusSources): Promise<PluginStatus> {
+  // A URL may carry user:password; status goes to chats, CLIs and dashboards.
+  const connection = { ...src.link(), url: redactUrl(src.url) };
+  const events = src.events ? await src.events() : ({ enabled: false } as const);
+  const on = "enabled" in events ? undefined : events;
   return {
-    connection: { ...src.link(), url: src.url },
+    connected: on ? on.connected : connection.connected,
+    stream: on ? on.stream : null,
+    disconnectCount: connection.disconnects,
+    publishFailures: on ? on.consecutiveFailures : 0,
+    connection,
     wake: src.wake(),
-    events: src.events ? await src.events() : { enabled: false },
+    events,
+    ...(src.trust ? { trust: src.trust() } : {}),
   };
 }
 
 const fmt = (n: number | undefined): string => (n === undefined ? "?" : n.toLocaleString("en-US"));
 
-/** The /eventstatus reply: short lines a person reads in a chat. */
-export function formatStatus(s: PluginStatus): string {
+/** "42 s", "3 min", "2 h": how long ago `at` was, for a person. */
+export function formatAge(ms: number): string {
+  if (ms < 60_000) return `${Math.max(0, Math.round(ms / 1000))} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  if (ms < 172_800_000) return `${Math.round(ms / 3_600_000)} h`;
+  return `${Math.round(ms / 86_400_000)} days`;
+}
+
+/**
+ * The /eventstatus reply (also `openclaw nats status`): the NATS event-store plugin's lines first,
+ * unchanged, so people and scripts reading them keep working; then this plugin's own.
+ */
+export function formatStatus(s: PluginStatus, opts: { markdown?: boolean; now?: number } = {}): string {
   const c = s.connection;
   const lines = [
+    opts.markdown === false ? "NATS Event Store" : "**NATS Event Store**",
+    `Connected: ${s.connected ? "✅" : "❌"}`,
+    `Stream: ${s.stream ?? "n/a"}`,
+    `Disconnects: ${s.disconnectCount}`,
+    `Publish failures: ${s.publishFailures}`,
+    "",
     `NATS: ${c.connected ? `connected to ${c.server}` : `not connected (${c.url})`} · disconnects ${c.disconnects}${c.lastError ? ` · last error: ${c.lastError}` : ""}`,
     `Wake: ${s.wake.subjects.join(", ")}${s.wake.durableInbox ? " (durable inbox)" : ""} · received ${s.wake.received}, injected ${s.wake.injected}, rejected ${s.wake.rejected}, relayed ${s.wake.relayed}`,
   ];
   const e = s.events;
   if ("enabled" in e) lines.push("Events: off");
   else {
+    const oldest = e.spoolOldestAt === undefined ? "" : `, oldest ${formatAge((opts.now ?? Date.now()) - e.spoolOldestAt)} old`;
     lines.push(`Events: stream ${e.stream} · ${fmt(e.streamMessages)} msgs, ${fmt(e.streamBytes)} bytes`);
-    lines.push(`Spool: ${fmt(e.spoolDepth)} waiting (${fmt(e.spoolBytes)} of ${fmt(e.spoolMaxBytes)} bytes) · published ${fmt(e.published)}, duplicates ${fmt(e.duplicates)}, failures ${fmt(e.failures)}, dropped ${fmt(e.dropped)}`);
+    lines.push(`Spool: ${fmt(e.spoolDepth)} waiting${oldest} (${fmt(e.spoolBytes)} of ${fmt(e.spoolMaxBytes)} bytes) · published ${fmt(e.published)}, duplicates ${fmt(e.duplicates)}, failures ${fmt(e.failures)}, dropped ${fmt(e.dropped)}`);
     if (e.lastError) lines.push(`Last event error: ${e.lastError}`);
+  }
+  const t = s.trust;
+  if (t) {
+    lines.push(`Trust: key ${t.publicKey ?? "none"} · ${t.trustedKeys} trusted key(s) · unsigned callers ${t.trustUnsignedCallers ? "may have turns" : "wake only"} · signatures verified ${t.verified}, rejected ${t.rejected}`);
   }
   return lines.join("\n");
 }

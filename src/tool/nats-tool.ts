@@ -1,5 +1,5 @@
 import { Type, type Static } from "typebox";
-import { errors, type NatsConnection } from "@nats-io/transport-node";
+import { errors, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { PrioritySchema } from "../wake/message.ts";
 import { checkToolSubject, resolveToolSubject } from "./subject-policy.ts";
@@ -39,8 +39,11 @@ export function toolSender(cfg: Pick<NatsPluginConfig, "agentName" | "defaultAge
   return callerAgentId || cfg.agentName || cfg.defaultAgent || "unknown";
 }
 
+/** Headers authenticating one publish (the Agent-Sender signature over these exact bytes); undefined: publish unsigned. */
+export type ToolSigner = (subject: string, payload: Uint8Array) => MsgHdrs | undefined;
+
 /** Publish or request on behalf of an agent. Errors are NatsToolError with a sentence the model can act on. */
-export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPluginConfig, from: string, params: NatsToolParams): Promise<ToolResult> {
+export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPluginConfig, from: string, params: NatsToolParams, sign?: ToolSigner): Promise<ToolResult> {
   let subject: string;
   try {
     subject = resolveToolSubject(params);
@@ -52,7 +55,7 @@ export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPlugi
   const priority = params.priority ?? "normal";
   const askAgent = params.action === "request" && AGENT_INBOX.test(subject);
   const timeout = params.timeoutMs ?? (askAgent ? cfg.relay.timeoutMs : cfg.tool.defaultTimeoutMs);
-  const payload = JSON.stringify({
+  const json = JSON.stringify({
     from,
     to: params.to,
     body: params.message,
@@ -60,13 +63,15 @@ export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPlugi
     ...(askAgent ? { expectReply: true, timeoutMs: timeout } : {}),
     metadata: { timestamp: new Date().toISOString(), source: "nats-tool" },
   });
+  const payload = new TextEncoder().encode(json);
+  const headers = sign?.(subject, payload);
   if (params.action === "publish") {
-    nc.publish(subject, payload);
+    nc.publish(subject, payload, headers ? { headers } : undefined);
     await nc.flush();
     return { content: [{ type: "text", text: `published to ${subject}` }], details: { ok: true, action: "publish", subject } };
   }
   try {
-    const reply = await nc.request(subject, payload, { timeout: askAgent ? timeout + ANSWER_GRACE_MS : timeout });
+    const reply = await nc.request(subject, payload, { timeout: askAgent ? timeout + ANSWER_GRACE_MS : timeout, ...(headers ? { headers } : {}) });
     const text = reply.string();
     return { content: [{ type: "text", text }], details: { ok: true, action: "request", subject, reply: text } };
   } catch (err) {

@@ -1,8 +1,10 @@
+import type { MsgHdrs } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
+import type { SenderCheck, VerifiableMessage } from "../trust/sender.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { injectWake, type SystemRuntime } from "./inject.ts";
 import { parseWakeMessage, type WakeMessage } from "./message.ts";
-import { resolveTarget, type WakeTarget } from "./route.ts";
+import { checkSubjectBinding, resolveTarget, type WakeTarget } from "./route.ts";
 import { Reservoir } from "../shared/reservoir.ts";
 
 /** What the sender gets back on its reply subject. */
@@ -10,8 +12,20 @@ export type Receipt = { ok: true; [key: string]: unknown } | { ok: false; error:
 
 export type DispatchOutcome = { kind: "rejected"; reason: string } | { kind: "handled"; receipt: Receipt };
 
+/** A sender that passed the Agent-Sender check (absent, claimed or verified). */
+export type AcceptedSender = Exclude<SenderCheck, { trust: "rejected" }>;
+
 /** Handles `deliver: true` / `expectReply: true` messages (the relay); absent until the relay is wired. A refusal is dead-lettered like any rejection. */
-export type RelayHandler = (message: WakeMessage, target: WakeTarget) => Promise<DispatchOutcome>;
+export type RelayHandler = (message: WakeMessage, target: WakeTarget, sender: AcceptedSender) => Promise<DispatchOutcome>;
+
+/** Classifies a message's Agent-Sender header (src/trust); absent until the runtime wires it. */
+export type SenderVerifier = (msg: VerifiableMessage, mode: "live" | "stored") => SenderCheck;
+
+/** Where a message came from: its headers, and whether it was stored (durable inbox) rather than live. */
+export interface DispatchMeta {
+  headers?: MsgHdrs;
+  stored?: boolean;
+}
 
 /** Told about each message handed to an agent as a system event (the event store records it as `wake.in`). */
 export type InjectedListener = (e: { message: WakeMessage; target: WakeTarget; priority: string; subject: string; queued: boolean }) => void;
@@ -23,6 +37,7 @@ export class WakeDispatcher {
   private readonly log: Logger;
   relay: RelayHandler | undefined;
   onInjected: InjectedListener | undefined;
+  verifySender: SenderVerifier | undefined;
   readonly counts = { received: 0, injected: 0, rejected: 0, relayed: 0 };
   /** Time from message arrival to event enqueued + wake requested, last 1024 system-event wakes. */
   readonly injectMicros = new Reservoir(1024);
@@ -38,17 +53,22 @@ export class WakeDispatcher {
   parse(data: Uint8Array, subject: string): { ok: true; message: WakeMessage; target: WakeTarget } | { ok: false; reason: string } {
     const parsed = parseWakeMessage(data, this.cfg.maxBodyBytes);
     if (!parsed.ok) return parsed;
+    const unbound = checkSubjectBinding(parsed.message, subject);
+    if (unbound) return { ok: false, reason: unbound };
     return { ok: true, message: parsed.message, target: resolveTarget(parsed.message, this.cfg.defaultAgent, subject) };
   }
 
-  async dispatch(data: Uint8Array, subject: string, arrivedAt: number = performance.now()): Promise<DispatchOutcome> {
+  async dispatch(data: Uint8Array, subject: string, arrivedAt: number = performance.now(), meta: DispatchMeta = {}): Promise<DispatchOutcome> {
     this.counts.received++;
     const parsed = this.parse(data, subject);
     if (!parsed.ok) return this.reject(parsed.reason);
     const { message, target } = parsed;
+    // A failing signature is tampering or replay: refused even for a plain wake (agent protocol §13.7).
+    const sender = this.verifySender?.({ subject, data, headers: meta.headers }, meta.stored ? "stored" : "live") ?? { trust: "absent" };
+    if (sender.trust === "rejected") return this.reject(sender.reason);
     if (message.deliver || message.expectReply) {
       if (!this.relay) return this.reject("deliver/expectReply need the relay, which is not running");
-      const outcome = await this.relay(message, target);
+      const outcome = await this.relay(message, target, sender);
       if (outcome.kind === "rejected") return this.reject(outcome.reason);
       this.counts.relayed++;
       return outcome;

@@ -93,7 +93,7 @@ export class DurableInbox {
       return;
     }
     try {
-      const outcome = await this.dispatcher.dispatch(m.data, m.subject);
+      const outcome = await this.dispatcher.dispatch(m.data, m.subject, performance.now(), { headers: m.headers, stored: true });
       if (outcome.kind === "rejected") {
         deadLetter(nc, this.cfg.deadLetterSubject, { subject: m.subject, data: m.data, reason: outcome.reason }, this.log);
         m.term(outcome.reason.slice(0, 200));

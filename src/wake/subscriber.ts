@@ -25,7 +25,7 @@ export function subscribeWake(nc: NatsConnection, subjects: string[], dispatcher
 
 async function handle(nc: NatsConnection, msg: Msg, dispatcher: WakeDispatcher, dlqSubject: string, log: Logger, arrivedAt: number): Promise<void> {
   try {
-    const outcome = await dispatcher.dispatch(msg.data, msg.subject, arrivedAt);
+    const outcome = await dispatcher.dispatch(msg.data, msg.subject, arrivedAt, { headers: msg.headers });
     if (outcome.kind === "rejected") {
       deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, reply: msg.reply, reason: outcome.reason }, log);
       return;

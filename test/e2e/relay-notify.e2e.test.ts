@@ -8,6 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel, promptText } from "../harness/model-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
+import { newSender, signedRequest } from "../harness/signed.ts";
 import { startStack, type Stack } from "../harness/stack.ts";
 import { readEvents } from "../harness/event-stream.ts";
 import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
@@ -18,6 +19,10 @@ const TOKEN = "relay-e2e-token-0123456789";
 const CHAN = "agent:b:testchan:direct:user-7";
 const NO_RECIPIENT = "agent:b:testchan:direct:nobody";
 const HISTORY = "My favourite fruit is PINEAPPLE-42";
+// relay.tokens: a second HTTP caller that has no allowedTargets entry.
+const INTRUDER_TOKEN = "intruder-token-0123456789";
+// The scheduler sends over NATS, signed with this key (relay.callers.scheduler).
+const scheduler = newSender();
 
 type Sent = { to?: string; text?: string; accountId?: string | null; messageId?: string };
 
@@ -64,7 +69,15 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
       gateway: (url) => ({
         agents: ["a", "b"],
         plugins: [
-          natsPlugin({ url, relay: { authToken: TOKEN, allowedTargets: { a: ["agent:b:*"], scheduler: ["agent:b:testchan:*"], http: ["agent:b:*"] } } }),
+          natsPlugin({
+            url,
+            relay: {
+              authToken: TOKEN,
+              tokens: { intruder: INTRUDER_TOKEN },
+              allowedTargets: { a: ["agent:b:*"], scheduler: ["agent:b:testchan:*"], http: ["agent:b:*"] },
+              callers: { scheduler: { publicKey: scheduler.publicKey } },
+            },
+          }),
           { path: "test/fixtures/test-channel", id: "test-channel" },
         ],
         extraConfig: { channels: { testchan: { enabled: true } } },
@@ -85,21 +98,28 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
   });
 
   test("the HTTP endpoint is served on the gateway port and logged", async () => {
-    await gw.waitForLog(/nats: relay HTTP endpoint POST \/notify on the gateway port/, 1000);
+    await gw.waitForLog(/nats: relay HTTP endpoint POST \/notify on the gateway port \(Bearer token; callers: http, intruder\)/, 1000);
   });
 
   test("every HTTP refusal: JSON error, status, one log line, and nothing reaches an agent", async () => {
     const modelBefore = model.requests.length;
     const good = { sessionKey: CHAN, message: "should never arrive" };
+    // Failed authentication is rate-limited: the first 401 is logged, the next ones in the same minute are counted.
+    const authOffset = gw.logs().length;
+    for (const [res, error] of [[await post(good, { authorization: "" }), /missing bearer token/], [await post(good, { authorization: `Bearer ${TOKEN}-nope` }), /invalid bearer token/], [await post(good, { authorization: "Bearer x" }), /invalid bearer token/]] as const) {
+      assert.equal(res.status, 401);
+      assert.match(((await res.json()) as { error: string }).error, error);
+    }
+    await gw.waitForLog(/relay http 401 from .*missing bearer token/, 5000, authOffset);
+    assert.equal(gw.logs().slice(authOffset).split("\n").filter((l) => /relay http 401/.test(l)).length, 1, "one line for three failures (the count follows at the end of the minute)");
     const cases: Array<[string, () => Promise<Response>, number, RegExp, RegExp]> = [
       ["wrong method", () => post(good, {}, "GET"), 405, /method GET not allowed/, /relay http 405 /],
-      ["no token", () => post(good, { authorization: "" }), 401, /missing bearer token/, /relay http 401 /],
-      ["wrong token", () => post(good, { authorization: `Bearer ${TOKEN}-nope` }), 401, /invalid bearer token/, /relay http 401 /],
       ["form body", () => post("sessionKey=x", { "content-type": "application/x-www-form-urlencoded" }), 415, /must be application\/json/, /relay http 415 /],
       ["over 64 KiB", () => post({ sessionKey: CHAN, message: "x".repeat(70_000) }), 413, /over the 65536-byte limit/, /relay http 413 /],
       ["invalid JSON", () => post("{nope"), 400, /invalid JSON/, /relay http 400 .*invalid JSON/],
       ["missing field", () => post({ sessionKey: CHAN }), 400, /missing message/, /relay http 400 .*missing message/],
-      ["caller not allowed", () => post({ ...good, from: "intruder" }), 403, /caller "intruder" has no entry/, /relay http 403 from .*caller "intruder" has no entry/],
+      ["caller not allowed", () => post(good, { authorization: `Bearer ${INTRUDER_TOKEN}` }), 403, /caller "intruder" has no entry/, /relay http 403 from .*caller "intruder" has no entry/],
+      ["from is not the token's owner", () => post({ ...good, from: "scheduler" }), 400, /from "scheduler" is not this token's caller "http"/, /relay http 400 from .*is not this token's caller/],
       ["not allowed target", () => post({ sessionKey: "agent:a:main", message: "x" }), 403, /may not reach agent:a:main/, /relay http 403 from .*may not reach agent:a:main/],
       ["unknown session", () => post({ sessionKey: "agent:b:nosuch:session", message: "x" }), 404, /no session agent:b:nosuch:session/, /relay http 404 from .*no session agent:b:nosuch:session/],
       ["override", () => post({ ...good, channel: "telegram", to: "999" }), 400, /overrides are not supported.*testchan:user-7/, /relay http 400 from .*channel\/to overrides/],
@@ -162,9 +182,9 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
     assert.equal(msg.to, "user-7");
   });
 
-  test("NATS deliver:true goes through the relay: the reply reaches the channel and the sender gets the result", async () => {
+  test("NATS deliver:true from a signed caller goes through the relay: the reply reaches the channel and the sender gets the result", async () => {
     const payload = { from: "scheduler", sessionKey: CHAN, body: "Morning check: any pending tickets? (nats-1)", deliver: true };
-    const reply = await nc.request("agent.b.inbox", JSON.stringify(payload), { timeout: 120_000 });
+    const reply = await signedRequest(nc, scheduler.signer, "agent.b.inbox", payload, 120_000);
     const r = reply.json<Record<string, unknown>>();
     assert.equal(r.ok, true, JSON.stringify(r));
     assert.equal(r.method, "agent-run");
@@ -173,15 +193,21 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
     await waitSent((s) => s.text === r.reply && s.to === "user-7");
   });
 
-  test("allowedTargets on the NATS path: an unlisted sender is refused and dead-lettered", async () => {
+  test("the NATS path: an unsigned deliver is refused and dead-lettered, a signed caller outside allowedTargets too; nothing is delivered", async () => {
     const modelBefore = model.requests.length;
+    const sentBefore = sent().length;
     const dlq = nc.subscribe("openclaw.nats.dlq", { max: 1 });
-    const reply = await nc.request("agent.b.inbox", JSON.stringify({ from: "intruder", sessionKey: CHAN, body: "let me in", deliver: true }), { timeout: 10_000 });
-    assert.deepEqual(reply.json(), { ok: false, error: 'caller "intruder" has no entry in relay.allowedTargets' });
-    for await (const m of dlq) assert.match(m.json<{ reason: string }>().reason, /intruder/);
-    const denied = await nc.request("agent.b.inbox", JSON.stringify({ from: "scheduler", body: "main is not mine", deliver: true }), { timeout: 10_000 });
+    // An unsigned message claiming to be the scheduler: "from" is only a claim.
+    const reply = await nc.request("agent.b.inbox", JSON.stringify({ from: "scheduler", sessionKey: CHAN, body: "let me in (forged-1)", deliver: true }), { timeout: 10_000 });
+    const error = reply.json<{ ok: boolean; error: string }>().error;
+    assert.match(error, /^caller "scheduler" is not authenticated: .*relay\.trustUnsignedCallers: true$/);
+    for await (const m of dlq) assert.equal(m.json<{ reason: string }>().reason, error);
+    const denied = await signedRequest(nc, scheduler.signer, "agent.b.inbox", { from: "scheduler", body: "main is not mine", deliver: true }, 10_000);
     assert.deepEqual(denied.json(), { ok: false, error: 'caller "scheduler" may not reach agent:b:main (relay.allowedTargets)' });
+    await new Promise((r) => setTimeout(r, 500));
     assert.equal(model.requests.length, modelBefore);
+    assert.equal(sent().length, sentBefore);
+    assert.ok(!model.requests.some((r) => promptText(r).includes("forged-1")));
   });
 
   test("allowedTargets on the tool path: the refusal comes back as the tool result", async () => {

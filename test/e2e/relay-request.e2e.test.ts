@@ -4,6 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel, promptText } from "../harness/model-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
+import { newSender, signedRequest } from "../harness/signed.ts";
 import { startStack, type Stack } from "../harness/stack.ts";
 import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
 
@@ -13,6 +14,8 @@ const SLOW_MS = 8000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Answer = { ok: boolean; from?: string; body?: string; sessionKey?: string; runId?: string; error?: string };
+// An outside sender, "ext": its requests carry an Agent-Sender signed with this key, listed in relay.callers.
+const ext = newSender();
 
 describe("relay: agent request/reply over NATS", { timeout: 600_000 }, () => {
   let stack: Stack;
@@ -40,7 +43,13 @@ describe("relay: agent request/reply over NATS", { timeout: 600_000 }, () => {
       },
       gateway: (url) => ({
         agents: ["a", "b"],
-        plugins: [natsPlugin({ url, events: { enabled: false }, relay: { allowedTargets: { a: ["agent:b:*"], b: ["agent:a:*"], ext: ["agent:b:main"] } } })],
+        plugins: [
+          natsPlugin({
+            url,
+            events: { enabled: false },
+            relay: { allowedTargets: { a: ["agent:b:*"], b: ["agent:a:*"], ext: ["agent:b:main"] }, callers: { ext: { publicKey: ext.publicKey } } },
+          }),
+        ],
         readyLog: /nats: subscribed to agent\.\*\.inbox/,
       }),
     });
@@ -75,8 +84,8 @@ describe("relay: agent request/reply over NATS", { timeout: 600_000 }, () => {
     assert.deepEqual({ ok: answer.ok, from: answer.from, body: answer.body, sessionKey: answer.sessionKey }, { ok: true, from: "a", body: "a answers q-2", sessionKey: "agent:a:main" });
   });
 
-  test("an outside NATS request with expectReply gets the agent's answer", async () => {
-    const reply = await nc.request("agent.b.inbox", JSON.stringify({ from: "ext", body: "Status of the deploy? (q-3)", expectReply: true }), { timeout: 120_000 });
+  test("an outside NATS request with expectReply, signed by a caller in relay.callers, gets the agent's answer", async () => {
+    const reply = await signedRequest(nc, ext.signer, "agent.b.inbox", { from: "ext", body: "Status of the deploy? (q-3)", expectReply: true }, 120_000);
     const answer = reply.json<Answer>();
     assert.equal(answer.ok, true, JSON.stringify(answer));
     assert.equal(answer.from, "b");
@@ -88,17 +97,33 @@ describe("relay: agent request/reply over NATS", { timeout: 600_000 }, () => {
 
   test("a request that outlasts timeoutMs gets a clear error", async () => {
     slowAnswered = new Promise((r) => (markSlowAnswered = r));
-    const reply = await nc.request("agent.b.inbox", JSON.stringify({ from: "ext", body: "Think hard (q-slow-1)", expectReply: true, timeoutMs: 1500 }), { timeout: 60_000 });
+    const reply = await signedRequest(nc, ext.signer, "agent.b.inbox", { from: "ext", body: "Think hard (q-slow-1)", expectReply: true, timeoutMs: 1500 }, 60_000);
     const answer = reply.json<Answer>();
     assert.equal(answer.ok, false);
     assert.match(answer.error ?? "", /^b did not answer within 1500 ms \(run \S+ is still going; its answer will stay in agent:b:main\)$/);
     await slowAnswered; // the model answers later; the relay did not wait for it
   });
 
-  test("allowedTargets applies to requests: a sender without an entry is refused, nothing runs", async () => {
+  test("allowedTargets applies to requests: a signed sender outside its list is refused, nothing runs", async () => {
     const before = model.requests.length;
-    const reply = await nc.request("agent.a.inbox", JSON.stringify({ from: "ext", body: "may I? (q-4)", expectReply: true }), { timeout: 10_000 });
+    const reply = await signedRequest(nc, ext.signer, "agent.a.inbox", { from: "ext", body: "may I? (q-4)", expectReply: true }, 10_000);
     assert.deepEqual(reply.json(), { ok: false, error: 'caller "ext" may not reach agent:a:main (relay.allowedTargets)' });
     assert.equal(model.requests.length, before);
+  });
+
+  test("an unsigned request (a plain NATS client) is refused by default: error reply and DLQ copy name relay.trustUnsignedCallers; the model sees nothing", async () => {
+    const before = model.requests.length;
+    const dlq = nc.subscribe("openclaw.nats.dlq", { max: 1 });
+    const reply = await nc.request("agent.b.inbox", JSON.stringify({ from: "ext", body: "unsigned (q-5)", expectReply: true }), { timeout: 10_000 });
+    const answer = reply.json<Answer>();
+    assert.equal(answer.ok, false);
+    assert.match(answer.error ?? "", /^caller "ext" is not authenticated: .*relay\.trustUnsignedCallers: true$/);
+    for await (const m of dlq) {
+      assert.equal(m.json<{ reason: string }>().reason, answer.error);
+      assert.equal(m.json<{ subject: string }>().subject, "agent.b.inbox");
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(model.requests.length, before);
+    assert.ok(!model.requests.some((r) => promptText(r).includes("q-5")), "the refused text never reached the model");
   });
 });

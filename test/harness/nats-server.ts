@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.ts";
+import { natsServerBinary } from "../../src/server/local-server.ts";
 
 const live = new Set<ChildProcess>();
 // A test process that dies without its `after` hooks must not leave servers behind.
@@ -11,15 +12,8 @@ process.once("exit", () => {
   for (const proc of live) proc.kill("SIGKILL");
 });
 
-/** Path of the nats-server binary: $NATS_SERVER_BIN, PATH, or Debian's /usr/sbin. */
-export function natsServerBinary(): string {
-  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
-  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/local/bin"])) {
-    const candidate = join(dir, "nats-server");
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  throw new Error("nats-server not found: install it (apt-get install nats-server) or set NATS_SERVER_BIN");
-}
+// One home for finding the binary: the plugin's local-server module (the CLI and npm start use it too).
+export { natsServerBinary } from "../../src/server/local-server.ts";
 
 export interface NatsServerOptions {
   /** Enable JetStream with storage in `storeDir` (default true). */

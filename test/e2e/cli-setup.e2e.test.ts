@@ -1,0 +1,242 @@
+// `openclaw nats server|setup|import-config|uninstall` through the real CLI, on real config files
+// and real nats-servers (no gateway needed: these commands work on the config and on NATS).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { freePort } from "../harness/free-port.ts";
+import { natsPlugin } from "../harness/nats-plugin.ts";
+import { NatsServer } from "../harness/nats-server.ts";
+import { OpenClawHome, cliConfig, jsonOut } from "../harness/openclaw-cli.ts";
+import { Spool } from "../../src/spool/spool.ts";
+import { newEventId } from "../../src/events/envelope.ts";
+
+const PASSWORD = "setup-pass-Rt61";
+let server: NatsServer;
+let pluginPath: string;
+const homes: OpenClawHome[] = [];
+
+before(async () => {
+  server = await NatsServer.start({ config: `authorization { users: [ { user: ops, password: "${PASSWORD}" } ] }` });
+  pluginPath = natsPlugin({}).path;
+});
+after(async () => {
+  for (const h of homes) {
+    await h.run(["nats", "server", "stop"]).catch(() => undefined);
+    h.dispose();
+  }
+  await server?.stop();
+});
+
+function track(h: OpenClawHome): OpenClawHome {
+  homes.push(h);
+  return h;
+}
+
+async function streamNames(): Promise<string[]> {
+  const nc = await connect({ servers: server.url, user: "ops", pass: PASSWORD });
+  const jsm = await jetstreamManager(nc);
+  const names: string[] = [];
+  for await (const s of jsm.streams.list()) names.push(s.config.name);
+  await nc.close();
+  return names;
+}
+
+test("server start|status|stop: a local nats-server with JetStream in the state dir, pid-file managed; a clear message without the binary", async () => {
+  const h = track(new OpenClawHome(cliConfig(pluginPath, {})));
+  const port = await freePort();
+  const start = await h.run(["nats", "server", "start", "--port", String(port), "--json"]);
+  assert.equal(start.code, 0, start.stderr);
+  const started = jsonOut<{ pid: number; url: string; alreadyRunning: boolean }>(start);
+  assert.equal(started.url, `nats://127.0.0.1:${port}`);
+  assert.equal(started.alreadyRunning, false);
+  const pidFile = join(h.pluginDir, "server", "nats-server.pid");
+  assert.equal(Number(readFileSync(pidFile, "utf8")), started.pid, "nats-server wrote its pid where the CLI reads it");
+  const nc = await connect({ servers: started.url });
+  assert.ok((await (await jetstreamManager(nc)).getAccountInfo()).limits, "JetStream is on");
+  await nc.close();
+  assert.ok(existsSync(join(h.pluginDir, "server", "data", "jetstream")), "JetStream data lives in the OpenClaw state dir");
+  const again = await h.run(["nats", "server", "start", "--port", String(port)]);
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /already running/);
+  const status = await h.run(["nats", "server", "status", "--json"]);
+  assert.equal(status.code, 0);
+  assert.equal(jsonOut<{ running: boolean; pid: number }>(status).pid, started.pid);
+  const stop = await h.run(["nats", "server", "stop"]);
+  assert.equal(stop.code, 0);
+  assert.match(stop.stdout, new RegExp(`stopped \\(pid ${started.pid}\\)`));
+  const down = await h.run(["nats", "server", "status"]);
+  assert.equal(down.code, 1, "status exits 1 when the server does not run");
+  assert.match(down.stdout, /not running[\s\S]*next: openclaw nats server start/);
+  const missing = await h.run(["nats", "server", "start", "--port", String(port)], { env: { NATS_SERVER_BIN: "/nonexistent/nats-server" } });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /error: nats-server is not installed/);
+  assert.match(missing.stderr, /next: install it: `sudo apt-get install nats-server`/);
+  const exposed = await h.run(["nats", "server", "start", "--host", "0.0.0.0", "--port", String(port)]);
+  assert.equal(exposed.code, 1);
+  assert.match(exposed.stderr, /only listens on loopback/);
+});
+
+const JSON5_CONFIG = (plugin: string) => `// my gateway, hand-written
+{
+  gateway: { mode: "local", bind: "loopback", port: 1, auth: { mode: "token", token: "t0ken-for-the-cli-tests" } },
+  agents: { defaults: { thinkingDefault: "low" } }, // keep me
+  session: { dmScope: "per-channel-peer" },
+  plugins: {
+    load: { paths: [${JSON.stringify(plugin)}] },
+    entries: { nats: { config: { credentials: { user: "ops", pass: "${PASSWORD}" }, agentName: "nyx" } } },
+  },
+}
+`;
+
+test("setup: checks the server, creates the streams, writes plugins.entries.nats (validated) into a JSON5 config and leaves every other key alone", async () => {
+  const h = track(new OpenClawHome(JSON5_CONFIG(pluginPath)));
+  const before = h.readConfig();
+  // Refused before anything is written: nothing answers, or the result would not validate.
+  const down = await h.run(["nats", "setup", "--url", "nats://127.0.0.1:1", "--json"]);
+  assert.equal(down.code, 1);
+  assert.match(jsonOut<{ error: string }>(down).error, /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1.*nothing was written/);
+  const bad = await h.run(["nats", "setup", "--url", server.url, "--subjects", " , "]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /subjects: must list at least one subject; nothing was written/);
+  assert.equal(h.readConfig(), before, "a refused setup leaves the file byte for byte");
+
+  const run = await h.run(["nats", "setup", "--url", server.url, "--durable-inbox"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /stream openclaw-events: created/);
+  assert.match(run.stdout, /inbox stream OPENCLAW_INBOX and consumer openclaw-gateway: created/);
+  assert.match(run.stdout, /next:[\s\S]*openclaw nats doctor/);
+  assert.ok(!run.stdout.includes(PASSWORD) && !run.stderr.includes(PASSWORD), "the password is not printed");
+  assert.deepEqual((await streamNames()).sort(), ["OPENCLAW_INBOX", "openclaw-events"]);
+
+  const written = JSON.parse(h.readConfig()) as Record<string, any>;
+  assert.deepEqual(written.agents, { defaults: { thinkingDefault: "low" } });
+  assert.deepEqual(written.session, { dmScope: "per-channel-peer" });
+  assert.deepEqual(written.gateway, { mode: "local", bind: "loopback", port: 1, auth: { mode: "token", token: "t0ken-for-the-cli-tests" } });
+  assert.deepEqual(written.plugins.load, { paths: [pluginPath] });
+  assert.deepEqual(written.plugins.entries.nats, {
+    enabled: true,
+    config: { credentials: { user: "ops", pass: PASSWORD }, agentName: "nyx", url: server.url, inbox: { durable: true } },
+    hooks: { allowConversationAccess: true },
+  });
+  // The host's writer re-serializes JSON5 as JSON (and says so): comments do not survive a CLI write.
+  assert.match(run.stderr, /strip JSON5 comments/);
+  const doctor = await h.run(["nats", "doctor", "--json"]);
+  const checks = jsonOut<{ checks: Array<{ title: string; status: string }> }>(doctor).checks;
+  for (const title of ["stream openclaw-events", "inbox OPENCLAW_INBOX", "consumer openclaw-gateway"]) assert.equal(checks.find((c) => c.title === title)?.status, "ok", `${title} after setup`);
+
+  // uninstall without --purge: lists, turns the plugin off, deletes nothing.
+  const spool = Spool.open({ path: join(h.pluginDir, "event-spool.sqlite"), maxBytes: 1 << 20 });
+  spool.append("default", newEventId(), "openclaw.events.main.msg_in", "{}", 2);
+  spool.close();
+  const keep = await h.run(["nats", "uninstall"]);
+  assert.equal(keep.code, 0, keep.stderr);
+  assert.match(keep.stdout, /stream\s+openclaw-events/);
+  assert.match(keep.stdout, /consumer\s+OPENCLAW_INBOX\/openclaw-gateway/);
+  assert.match(keep.stdout, /spool\s+.*event-spool\.sqlite\s+\(1 unpublished event\(s\)\)/);
+  assert.match(keep.stdout, /nothing is deleted without --purge/);
+  assert.equal((JSON.parse(h.readConfig()) as Record<string, any>).plugins.entries.nats.enabled, false);
+  assert.deepEqual((await streamNames()).sort(), ["OPENCLAW_INBOX", "openclaw-events"]);
+  assert.ok(existsSync(join(h.pluginDir, "event-spool.sqlite")));
+  // The CLI goes with the plugin: with the entry off, `openclaw nats` is gone until re-enabled.
+  const cfg = JSON.parse(h.readConfig()) as Record<string, any>;
+  cfg.plugins.entries.nats.enabled = true;
+  h.writeConfig(cfg);
+  const purge = await h.run(["nats", "uninstall", "--purge", "--json"]);
+  assert.equal(purge.code, 0, purge.stderr);
+  const purged = jsonOut<{ deleted: string[] }>(purge);
+  assert.ok(purged.deleted.includes("stream openclaw-events") && purged.deleted.includes("stream OPENCLAW_INBOX"), JSON.stringify(purged));
+  assert.deepEqual(await streamNames(), []);
+  assert.ok(!existsSync(h.pluginDir), "spool and state are gone");
+  assert.ok(!purge.stdout.includes(PASSWORD));
+});
+
+test("import-config: old nats-wake, nats-eventstore (settings in its own file) and openclaw-agent-relay entries become plugins.entries.nats; the old ones are disabled; what cannot be carried is listed; no secret printed", async () => {
+  const relayToken = "relay-token-Vb0123456789";
+  const gatewayCopy = "gw-token-copy-Nm42";
+  const h = track(
+    new OpenClawHome(`{
+  // before: three plugins
+  gateway: { mode: "local", bind: "loopback", port: 1, auth: { mode: "token", token: "t0ken-for-the-cli-tests" } },
+  plugins: {
+    load: { paths: [${JSON.stringify(pluginPath)}] },
+    entries: {
+      "nats-wake": { enabled: true, config: { enabled: true, url: "nats://ops:${PASSWORD}@127.0.0.1:${server.port}", subjects: ["agent.*.inbox", "ops.alerts"], reconnect: { maxAttempts: -1, delayMs: 500, maxDelayMs: 10000 }, defaultAgent: "ops", agentName: "nyx" } },
+      "nats-eventstore": { enabled: true, config: { enabled: true } },
+      "openclaw-agent-relay": { enabled: true, config: { authToken: "${relayToken}", gatewayToken: "${gatewayCopy}", port: 18790, allowedTargets: { broker: ["agent:support:*"] }, targetAliases: { support: "agent:support:main" } } },
+    },
+  },
+}
+`),
+  );
+  // nats-eventstore ≥ 0.2 keeps its settings in ~/.openclaw/plugins/nats-eventstore/config.json.
+  mkdirSync(join(h.home, ".openclaw", "plugins", "nats-eventstore"), { recursive: true });
+  writeFileSync(join(h.home, ".openclaw", "plugins", "nats-eventstore", "config.json"), JSON.stringify({ natsUrl: `nats://ops:${PASSWORD}@127.0.0.1:${server.port}`, streamName: "agent-events", subjectPrefix: "agent.events", retention: { maxAgeHours: 720 }, publishTimeoutMs: 3000, excludeHooks: ["message_sending"] }));
+
+  const dry = await h.run(["nats", "import-config", "--dry-run", "--json"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.ok(!h.readConfig().includes('"nats":'), "--dry-run writes nothing");
+
+  const run = await h.run(["nats", "import-config", "--json"]);
+  assert.equal(run.code, 0, run.stderr);
+  const out = jsonOut<{ carried: Array<{ from: string; to: string }>; notCarried: Array<{ from: string; why: string }>; disabled: string[] }>(run);
+  const text = (await h.run(["nats", "import-config", "--dry-run"])).stdout + run.stdout + run.stderr + dry.stdout;
+  for (const secret of [PASSWORD, relayToken, gatewayCopy]) assert.ok(!text.includes(secret), `${secret.slice(0, 6)}… is not printed`);
+  assert.deepEqual(out.disabled, ["nats-wake", "nats-eventstore", "openclaw-agent-relay"]);
+  const why = (k: string) => out.notCarried.find((d) => d.from.includes(k))?.why ?? "";
+  assert.match(why("publishTimeoutMs"), /5 s/);
+  assert.match(why("gatewayToken"), /not needed/);
+  assert.match(why(".port"), /gateway's own port/);
+  assert.match(why("targetAliases"), /sessionKey/);
+  assert.match(why("callers without an entry"), /"\*": \["\*"\]/);
+
+  const cfg = JSON.parse(h.readConfig()) as Record<string, any>;
+  for (const id of ["nats-wake", "nats-eventstore", "openclaw-agent-relay"]) assert.equal(cfg.plugins.entries[id].enabled, false, `${id} is disabled`);
+  assert.deepEqual(cfg.plugins.entries.nats, {
+    enabled: true,
+    hooks: { allowConversationAccess: true },
+    config: {
+      url: `nats://127.0.0.1:${server.port}`,
+      credentials: { user: "ops", pass: PASSWORD },
+      subjects: ["agent.*.inbox", "ops.alerts"],
+      reconnect: { maxAttempts: -1, delayMs: 500, maxDelayMs: 10000 },
+      defaultAgent: "ops",
+      agentName: "nyx",
+      events: { enabled: true, streamName: "agent-events", subjectPrefix: "agent.events", retention: { maxAgeHours: 720 }, excludeHooks: ["message_sending"] },
+      relay: { authToken: relayToken, allowedTargets: { broker: ["agent:support:*"] } },
+    },
+  });
+  // The written config is one the plugin can run with: doctor connects with the carried credentials.
+  const doctor = jsonOut<{ checks: Array<{ title: string; status: string }> }>(await h.run(["nats", "doctor", "--json"]));
+  assert.equal(doctor.checks.find((c) => c.title === "credentials")?.status, "ok");
+});
+
+test("import-config --from: the core gateway.eventStore block (which today's host refuses to load) is read from an old copy", async () => {
+  const h = track(new OpenClawHome(cliConfig(pluginPath, {})));
+  const old = join(h.dir, "openclaw.json.bak");
+  writeFileSync(
+    old,
+    `{ gateway: { port: 1, eventStore: { enabled: true, natsUrl: "nats://127.0.0.1:${server.port}", streamName: "fork-events", subjectPrefix: "fork.events",
+        agents: { viola: { natsUrl: "nats://viola:viola-pass-Qw9@127.0.0.1:${server.port}", streamName: "events-viola", subjectPrefix: "fork.events.viola" } } } } }`,
+  );
+  // Today's host refuses a config that still has the block, so no plugin command could run with it.
+  const refused = new OpenClawHome(readFileSync(old, "utf8"));
+  homes.push(refused);
+  const r = await refused.run(["nats", "status"]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stdout + r.stderr, /Unrecognized key: "eventStore"/);
+
+  const run = await h.run(["nats", "import-config", "--from", old]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(!run.stdout.includes("viola-pass-Qw9"));
+  const cfg = JSON.parse(h.readConfig()) as Record<string, any>;
+  assert.deepEqual(cfg.plugins.entries.nats.config.events, {
+    enabled: true,
+    streamName: "fork-events",
+    subjectPrefix: "fork.events",
+    agents: { viola: { url: `nats://127.0.0.1:${server.port}`, credentials: { user: "viola", pass: "viola-pass-Qw9" }, streamName: "events-viola", subjectPrefix: "fork.events.viola" } },
+  });
+  assert.equal(cfg.plugins.entries.nats.config.url, `nats://127.0.0.1:${server.port}`);
+});

@@ -1,0 +1,95 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { CliRun } from "./gateway.ts";
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const OPENCLAW_ENTRY = join(REPO_ROOT, "node_modules", "openclaw", "openclaw.mjs");
+
+/**
+ * A throw-away OpenClaw home (config file, state dir, HOME) for running real `openclaw …` CLI
+ * commands without a gateway: doctor against broken setups, setup and import-config on real
+ * config files. The config is written as given (a string keeps JSON5 comments).
+ */
+export class OpenClawHome {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly configPath: string;
+  readonly home: string;
+
+  constructor(config: object | string) {
+    this.dir = mkdtempSync(join(tmpdir(), "openclaw-cli-"));
+    this.stateDir = join(this.dir, "state");
+    this.home = join(this.dir, "home");
+    this.configPath = join(this.dir, "openclaw.json");
+    mkdirSync(this.stateDir);
+    mkdirSync(this.home);
+    this.writeConfig(config);
+  }
+
+  writeConfig(config: object | string): void {
+    writeFileSync(this.configPath, typeof config === "string" ? config : JSON.stringify(config, null, 2));
+  }
+
+  readConfig(): string {
+    return readFileSync(this.configPath, "utf8");
+  }
+
+  /** `plugins.entries.nats` state dir, as the plugin derives it. */
+  get pluginDir(): string {
+    return join(this.stateDir, "plugins", "nats");
+  }
+
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("OPENCLAW_")));
+    return {
+      ...base,
+      HOME: this.home,
+      OPENCLAW_STATE_DIR: this.stateDir,
+      OPENCLAW_CONFIG_PATH: this.configPath,
+      OPENCLAW_DISABLE_BONJOUR: "1",
+      OPENCLAW_NO_RESPAWN: "1",
+      OPENCLAW_NO_AUTO_UPDATE: "1",
+      NO_COLOR: "1",
+      ...extra,
+    };
+  }
+
+  /** Runs `openclaw <args>`; never rejects on a non-zero exit. */
+  run(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
+    return new Promise((resolvePromise) => {
+      const child = spawn(process.execPath, [OPENCLAW_ENTRY, ...args], { cwd: REPO_ROOT, env: this.env(opts.env), stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+      child.stderr?.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+      const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        resolvePromise({ code, signal, stdout, stderr });
+      });
+    });
+  }
+
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A minimal OpenClaw config that loads the staged plugin with `natsConfig`, plus `extra` top-level keys. */
+export function cliConfig(pluginPath: string, natsConfig: object, extra: { hooks?: object; top?: Record<string, unknown> } = {}): Record<string, unknown> {
+  return {
+    gateway: { mode: "local", bind: "loopback", port: 1, auth: { mode: "token", token: "t0ken-for-the-cli-tests" } },
+    ...extra.top,
+    plugins: { load: { paths: [pluginPath] }, entries: { nats: { enabled: true, ...(extra.hooks ? { hooks: extra.hooks } : {}), config: natsConfig } } },
+  };
+}
+
+/** The JSON a `--json` command printed (the first `{` to the end: the host may log lines before it). */
+export function jsonOut<T = Record<string, unknown>>(run: CliRun): T {
+  const start = run.stdout.indexOf("{");
+  if (start < 0) throw new Error(`no JSON on stdout (code ${run.code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  return JSON.parse(run.stdout.slice(start)) as T;
+}
