@@ -10,10 +10,11 @@ import { STOP_WORDS } from "./words.ts";
  * the gateway's own events as they are recorded; delete the file and it is rebuilt by replay.
  *
  * Every read is an index range: (agent, peer, ts) for one conversation, (agent, ts) for an agent, so
- * the session-start block costs the same whatever the stream holds. One process writes (the gateway's
- * runtime); readers (the query worker) open it read-only next to it (WAL).
+ * the session-start block costs the same whatever the stream holds. Full-text search has one FTS5 index
+ * per agent token, so a search costs what that agent's own history costs, not the whole stream's.
+ * One process writes (the gateway's runtime); readers (the query worker) open it read-only next to it (WAL).
  */
-const SCHEMA_VERSION = "1";
+const SCHEMA_VERSION = "2";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS rows (
@@ -36,13 +37,7 @@ CREATE TABLE IF NOT EXISTS rows (
 CREATE INDEX IF NOT EXISTS rows_agent_peer_ts ON rows(agent, peer, ts);
 CREATE INDEX IF NOT EXISTS rows_agent_ts ON rows(agent, ts);
 CREATE INDEX IF NOT EXISTS rows_note ON rows(agent, note_path, ts) WHERE note_path IS NOT NULL;
-CREATE VIRTUAL TABLE IF NOT EXISTS rows_fts USING fts5(text, content='rows', content_rowid='n', tokenize='porter unicode61 remove_diacritics 2');
-CREATE TRIGGER IF NOT EXISTS rows_ai AFTER INSERT ON rows BEGIN
-  INSERT INTO rows_fts(rowid, text) VALUES (new.n, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS rows_ad AFTER DELETE ON rows BEGIN
-  INSERT INTO rows_fts(rows_fts, rowid, text) VALUES ('delete', old.n, old.text);
-END;
+CREATE TABLE IF NOT EXISTS fts_agents (agent TEXT PRIMARY KEY, tbl TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (source TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
@@ -131,6 +126,8 @@ export class Projection {
   readonly readOnly: boolean;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
+  /** agent → its FTS5 table, as far as known (a reader re-checks a miss: the writer may have added one). */
+  private readonly ftsTables = new Map<string, string>();
 
   private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
     this.path = path;
@@ -159,8 +156,11 @@ export class Projection {
     const hasMeta = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
     const version = hasMeta ? this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get()?.value : undefined;
     if (hasMeta && version !== SCHEMA_VERSION) {
-      // Older layout: drop it; the feed replays the stream from the start into the new one.
-      this.db.exec("DROP TABLE IF EXISTS rows_fts; DROP TABLE IF EXISTS rows; DROP TABLE IF EXISTS cursors; DROP TABLE IF EXISTS meta;");
+      // Older layout: drop it all; the feed replays the stream from the start into the new one.
+      const tables = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql LIKE 'CREATE VIRTUAL TABLE%'").all();
+      for (const t of tables) this.db.exec(`DROP TABLE IF EXISTS "${String(t.name)}"`);
+      const plain = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all();
+      for (const t of plain) this.db.exec(`DROP TABLE IF EXISTS "${String(t.name)}"`);
     }
     this.db.exec(SCHEMA);
     this.db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
@@ -173,6 +173,23 @@ export class Projection {
       this.statements.set(sql, s);
     }
     return s;
+  }
+
+  /** The agent's FTS5 table (created when `create`), or undefined. Named from the agent token's hex, never from raw input. */
+  private ftsTable(agent: string, create: boolean): string | undefined {
+    const known = this.ftsTables.get(agent);
+    if (known) return known;
+    const row = this.stmt("SELECT tbl FROM fts_agents WHERE agent = ?").get(agent);
+    if (row) {
+      this.ftsTables.set(agent, String(row.tbl));
+      return String(row.tbl);
+    }
+    if (!create) return undefined;
+    const tbl = `fts_${Buffer.from(agent, "utf8").toString("hex")}`;
+    this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS ${tbl} USING fts5(text, content='rows', content_rowid='n', tokenize='porter unicode61 remove_diacritics 2')`);
+    this.stmt("INSERT OR REPLACE INTO fts_agents(agent, tbl) VALUES (?, ?)").run(agent, tbl);
+    this.ftsTables.set(agent, tbl);
+    return tbl;
   }
 
   // ---- writing ------------------------------------------------------------------------------
@@ -191,7 +208,10 @@ export class Projection {
     try {
       for (const r of rows) {
         const res = insert.run(r.id, r.ts, r.agent, r.session, r.peer, r.type, r.role, r.speaker, r.channel, r.text, r.note?.path ?? null, r.note?.sha256 ?? null, r.note?.index ?? null, r.note?.count ?? null);
-        added += Number(res.changes);
+        if (Number(res.changes) === 0) continue;
+        added++;
+        const tbl = this.ftsTable(r.agent, true);
+        this.stmt(`INSERT INTO ${tbl}(rowid, text) VALUES (?, ?)`).run(res.lastInsertRowid, r.text);
       }
       if (cursor) this.stmt("INSERT OR REPLACE INTO cursors(source, seq, at) VALUES (?, ?, ?)").run(cursor.source, cursor.seq, Date.now());
       this.db.exec("COMMIT");
@@ -217,32 +237,77 @@ export class Projection {
       .map((r) => ({ source: String(r.source), seq: Number(r.seq), at: Number(r.at) }));
   }
 
-  /** Removes rows older than `before` (ms); returns how many. */
+  /** Removes rows older than `before` (ms), and their index entries; returns how many. */
   prune(before: number): number {
-    return Number(this.stmt("DELETE FROM rows WHERE ts < ?").run(before).changes);
+    const old = this.stmt("SELECT n, agent, text FROM rows WHERE ts < ? LIMIT 10000");
+    let removed = 0;
+    for (;;) {
+      const batch = old.all(before);
+      if (batch.length === 0) return removed;
+      this.db.exec("BEGIN");
+      try {
+        for (const r of batch) {
+          const tbl = this.ftsTable(String(r.agent), false);
+          if (tbl) this.stmt(`INSERT INTO ${tbl}(${tbl}, rowid, text) VALUES ('delete', ?, ?)`).run(r.n, r.text);
+          this.stmt("DELETE FROM rows WHERE n = ?").run(r.n);
+        }
+        this.db.exec("COMMIT");
+      } catch (err) {
+        this.db.exec("ROLLBACK");
+        throw err;
+      }
+      removed += batch.length;
+    }
   }
 
   // ---- reading ------------------------------------------------------------------------------
 
-  /** The newest visible conversation rows (user / agent) of the given types, newest first. */
+  /**
+   * The newest visible conversation rows (user / agent) of the given types, newest first. Runs at the
+   * start of every session: rows come back as arrays (no object per row from SQLite) with only the
+   * columns the block uses.
+   */
   recent(q: RecentQuery): MemoryRow[] {
     const types = JSON.stringify(q.types);
     const perAgent = q.visibility.agents.map((agent) => {
-      const rows =
-        q.visibility.peer === undefined
-          ? this.stmt(
-              `SELECT ${COLUMNS} FROM rows WHERE agent = ? AND ts >= ? AND role IN ('user', 'agent') AND type IN (SELECT value FROM json_each(?)) ORDER BY ts DESC LIMIT ?`,
-            ).all(agent, q.since, types, q.limit)
-          : this.stmt(
-              `SELECT ${COLUMNS} FROM rows WHERE agent = ? AND peer = ? AND ts >= ? AND role IN ('user', 'agent') AND type IN (SELECT value FROM json_each(?)) ORDER BY ts DESC LIMIT ?`,
-            ).all(agent, q.visibility.peer, q.since, types, q.limit);
-      return rows.map((r) => toRow(r as SqlRow));
+      const peer = q.visibility.peer;
+      const stmt = this.arrays(
+        `SELECT id, ts, agent, session, peer, type, role, speaker, channel, text FROM rows WHERE agent = ?${peer === undefined ? "" : " AND peer = ?"} AND ts >= ? AND role IN ('user', 'agent') AND type IN (SELECT value FROM json_each(?)) ORDER BY ts DESC LIMIT ?`,
+      );
+      const rows = (peer === undefined ? stmt.all(agent, q.since, types, q.limit) : stmt.all(agent, peer, q.since, types, q.limit)) as unknown as Array<Array<string | number | null>>;
+      return rows.map(
+        (r): MemoryRow => ({
+          id: String(r[0]),
+          ts: Number(r[1]),
+          agent: String(r[2]),
+          session: r[3] === null ? null : String(r[3]),
+          peer: r[4] === null ? null : String(r[4]),
+          type: String(r[5]),
+          role: String(r[6]) as Role,
+          speaker: r[7] === null ? null : String(r[7]),
+          channel: r[8] === null ? null : String(r[8]),
+          text: String(r[9]),
+          note: null,
+        }),
+      );
     });
     if (perAgent.length === 1) return perAgent[0];
     return perAgent
       .flat()
       .sort((a, b) => b.ts - a.ts || (a.id < b.id ? 1 : -1))
       .slice(0, q.limit);
+  }
+
+  /** A cached statement that returns rows as arrays. */
+  private arrays(sql: string): StatementSync {
+    const key = `arrays:${sql}`;
+    let s = this.statements.get(key);
+    if (!s) {
+      s = this.db.prepare(sql);
+      s.setReturnArrays(true);
+      this.statements.set(key, s);
+    }
+    return s;
   }
 
   /** The newest version of one imported note file (all its chunks), or undefined. */
@@ -260,26 +325,32 @@ export class Projection {
     return { path, sha256: sha, ts: Number(head.ts), text: [...seen.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t).join(""), complete: seen.size === count };
   }
 
-  /** BM25-ranked rows matching `match`, within the reader's visibility and the filters. */
+  /** BM25-ranked rows matching `match`, within the reader's visibility and the filters (each agent's index, merged). */
   search(q: SearchQuery): SearchHit[] {
     const v = q.visibility;
-    const sql = `SELECT ${COLUMNS.split(", ").map((c) => `r.${c}`).join(", ")}, bm25(rows_fts) AS bm25, snippet(rows_fts, 0, '', '', '…', 40) AS snip
-      FROM rows_fts JOIN rows r ON r.n = rows_fts.rowid
-      WHERE rows_fts MATCH ?
-        AND r.agent IN (SELECT value FROM json_each(?))
-        AND (? IS NULL OR r.peer = ? OR (r.peer IS NULL AND ? = 1))
-        AND (? = 1 OR r.peer IS NOT NULL)
-        AND r.ts >= ? AND r.ts <= ?
-        AND (? IS NULL OR r.type IN (SELECT value FROM json_each(?)))
-        AND (? IS NULL OR r.session = ?)
-      ORDER BY bm25 LIMIT ?`;
     const peer = v.peer ?? null;
     const wide = v.agentWide ? 1 : 0;
     const types = q.types && q.types.length > 0 ? JSON.stringify(q.types) : null;
     const session = q.session ?? null;
-    return this.stmt(sql)
-      .all(q.match, JSON.stringify(v.agents), peer, peer, wide, wide, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, types, types, session, session, q.limit)
-      .map((r) => ({ row: toRow(r as SqlRow), bm25: Number(r.bm25), snippet: String(r.snip) }));
+    const hits: SearchHit[] = [];
+    for (const agent of v.agents) {
+      const tbl = this.ftsTable(agent, false);
+      if (!tbl) continue;
+      const sql = `SELECT ${COLUMNS.split(", ").map((c) => `r.${c}`).join(", ")}, bm25(${tbl}) AS bm25, snippet(${tbl}, 0, '', '', '…', 40) AS snip
+        FROM ${tbl} JOIN rows r ON r.n = ${tbl}.rowid
+        WHERE ${tbl} MATCH ?
+          AND r.agent = ?
+          AND (? IS NULL OR r.peer = ? OR (r.peer IS NULL AND ? = 1))
+          AND (? = 1 OR r.peer IS NOT NULL)
+          AND r.ts >= ? AND r.ts <= ?
+          AND (? IS NULL OR r.type IN (SELECT value FROM json_each(?)))
+          AND (? IS NULL OR r.session = ?)
+        ORDER BY bm25 LIMIT ?`;
+      for (const r of this.stmt(sql).all(q.match, agent, peer, peer, wide, wide, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, types, types, session, session, q.limit)) {
+        hits.push({ row: toRow(r as SqlRow), bm25: Number(r.bm25), snippet: String(r.snip) });
+      }
+    }
+    return v.agents.length > 1 ? hits.sort((a, b) => a.bm25 - b.bm25).slice(0, q.limit) : hits;
   }
 
   /** One row by event id, if the reader may see it. */

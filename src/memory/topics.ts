@@ -8,21 +8,27 @@ import { STOP_WORDS as STOP } from "./words.ts";
  * "database migration" together instead of two loose words.
  */
 
-const WORD = /[\p{L}\p{N}]+(?:['’\-.][\p{L}\p{N}]+)*/gu;
 const NON_ASCII = /[^\x00-\x7f]/;
+const SEPARATORS = /[^\p{L}\p{N}'.-]+/u;
+const EDGES = /^['.-]+|['.-]+$/g;
+const LETTER = /\p{L}/u;
 
-/** Lower-cased word tokens; apostrophes stay inside words so "don't" is one (stop) word. */
+/** Lower-cased word tokens; apostrophes, dots and hyphens stay inside words ("don't", "v2.3", "e-mail"). */
 function words(text: string): string[] {
   const lower = text.toLowerCase();
   // NFKC only where it can change something: it is the costliest step for plain ASCII chat.
   const src = NON_ASCII.test(lower) ? lower.normalize("NFKC").replace(/’/g, "'") : lower;
-  return src.match(WORD) ?? [];
+  const out: string[] = [];
+  for (const piece of src.split(SEPARATORS)) {
+    const w = piece.replace(EDGES, "");
+    if (w) out.push(w);
+  }
+  return out;
 }
 
 function isTerm(w: string): boolean {
   if (w.length < 3 || STOP.has(w)) return false;
-  if (/^[\d.\-']+$/.test(w)) return false; // numbers, dates and versions alone say little
-  return true;
+  return LETTER.test(w); // numbers, dates and versions alone say little
 }
 
 export interface TopicInput {
@@ -31,8 +37,11 @@ export interface TopicInput {
   ts: number;
 }
 
+/** "Active" means recent: topics come from the newest messages only (the rest cost time and say little about now). */
+const TOPIC_WINDOW = 400;
+
 /**
- * Up to `max` topics, most widespread first. A term must appear in at least two messages (one mention
+ * Up to `max` topics, most widespread first (among the newest TOPIC_WINDOW messages). A term must appear in at least two messages (one mention
  * is not a topic); a phrase replaces its words when it covers most of their mentions.
  */
 export function activeTopics(messages: readonly TopicInput[], max = 8): string[] {
@@ -47,7 +56,8 @@ export function activeTopics(messages: readonly TopicInput[], max = 8): string[]
       if (ts > d.last) d.last = ts;
     }
   };
-  for (let m = 0; m < messages.length; m++) {
+  const n = Math.min(messages.length, TOPIC_WINDOW);
+  for (let m = 0; m < n; m++) {
     const { text, ts } = messages[m];
     let prev: string | undefined;
     for (const w of words(text)) {

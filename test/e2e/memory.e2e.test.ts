@@ -51,7 +51,8 @@ describe("memory in a real gateway", { timeout: 900_000 }, () => {
       gateway: (url) => ({
         agents: AGENTS,
         plugins: [
-          natsPlugin({ url, memory: { agents: { solo: { scope: "agent" }, off: { enabled: false }, every: { everyTurn: true } } } }),
+          // The relay test publishes as a plain NATS client: this file is about memory, not caller trust.
+          natsPlugin({ url, relay: { trustUnsignedCallers: true }, memory: { agents: { solo: { scope: "agent" }, off: { enabled: false }, every: { everyTurn: true } } } }),
           { path: "test/fixtures/test-channel", id: "test-channel" },
         ],
         extraConfig: { channels: { testchan: { enabled: true } }, session: { dmScope: "per-channel-peer" } },
