@@ -336,8 +336,10 @@ export class Projection {
     for (const agent of v.agents) {
       const tbl = this.ftsTable(agent, false);
       if (!tbl) continue;
+      // CROSS JOIN keeps the full-text match as the outer loop: with a plain JOIN SQLite walks the
+      // agent's rows by index and runs the MATCH once per row (seconds on a large history).
       const sql = `SELECT ${COLUMNS.split(", ").map((c) => `r.${c}`).join(", ")}, bm25(${tbl}) AS bm25, snippet(${tbl}, 0, '', '', '…', 40) AS snip
-        FROM ${tbl} JOIN rows r ON r.n = ${tbl}.rowid
+        FROM ${tbl} CROSS JOIN rows r ON r.n = ${tbl}.rowid
         WHERE ${tbl} MATCH ?
           AND r.agent = ?
           AND (? IS NULL OR r.peer = ? OR (r.peer IS NULL AND ? = 1))
