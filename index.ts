@@ -1,5 +1,7 @@
+import { registerAlertmanager } from "./src/alertmanager/register.ts";
 import { registerCli } from "./src/cli/register.ts";
 import { configSecrets, redactingLogger } from "./src/connection/redact.ts";
+import { registerDashboard } from "./src/dashboard/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { recordWakes, registerEventHooks } from "./src/events/hooks.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
@@ -31,6 +33,8 @@ export default definePluginEntry({
     const events = rt.events;
     registerNatsTool(api, cfg, rt.link, rt.trust);
     registerRelay(api, cfg, rt.wake.dispatcher, rt.trust, log);
+    registerAlertmanager(api, cfg, rt.alerts, log);
+    registerDashboard(api, cfg, rt.dashboard, log);
     if (events) {
       registerEventHooks(api, cfg.events, events);
       recordWakes(rt.wake.dispatcher, cfg.events, events);

@@ -21,6 +21,8 @@ const uiHints: Record<string, { label: string; help?: string; placeholder?: stri
   "memory.enabled": { label: "Event memory", help: "Context from earlier sessions at session start, and the event_search tool (default: on with the event store)." },
   "memory.scope": { label: "Memory scope", help: '"peer": only the same user/conversation (default); "agent": everything the agent saw (single-user agents).' },
   "relay.authToken": { label: "Relay token", help: "Bearer token for POST /notify; the endpoint is off without it.", sensitive: true },
+  "alertmanager.authToken": { label: "Alertmanager receiver token", help: "Bearer token (or basic-auth password) for POST /alertmanager; the receiver is off without it.", sensitive: true },
+  "dashboard.enabled": { label: "Dashboard", help: "Serve /nats-dashboard (gateway auth) and a NATS tab in the Control UI." },
 };
 
 export function buildManifest(): Record<string, unknown> {

@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { copyUi } from "./copy-ui.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -16,6 +17,7 @@ export function stagePlugin(into = mkdtempSync(join(tmpdir(), "openclaw-nats-plu
   cpSync(join(REPO_ROOT, "openclaw.plugin.json"), join(into, "openclaw.plugin.json"));
   const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
   execFileSync(process.execPath, [tsc, "-p", join(REPO_ROOT, "tsconfig.build.json"), "--outDir", join(into, "dist"), "--noCheck"], { stdio: "inherit" });
+  copyUi(join(into, "dist"));
   const deps = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: REPO_ROOT, encoding: "utf8" })
     .split("\n")
     .filter((p) => p.startsWith(join(REPO_ROOT, "node_modules")));

@@ -68,6 +68,13 @@ function crossFieldProblems(cfg: NatsPluginConfig): ConfigProblem[] {
     out.push({ field: "tls", message: "certFile and keyFile go together" });
   }
   if (cfg.subjects.length === 0) out.push({ field: "subjects", message: "must list at least one subject" });
+  cfg.alertmanager.routes.forEach((r, i) => {
+    if (Boolean(r.agent) === Boolean(r.sessionKey)) out.push({ field: `alertmanager.routes.${i}`, message: "name exactly one of agent, sessionKey" });
+    if (!r.receiver && !r.labels) out.push({ field: `alertmanager.routes.${i}`, message: "needs receiver or labels to match on" });
+  });
+  if (cfg.alertmanager.authToken && cfg.alertmanager.path === cfg.relay.path) {
+    out.push({ field: "alertmanager.path", message: `must differ from relay.path (${cfg.relay.path})` });
+  }
   out.push(...trustProblems(cfg));
   return out;
 }

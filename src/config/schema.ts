@@ -1,5 +1,5 @@
 import { Type, type Static } from "typebox";
-import { AGENT_ID_PATTERN } from "../shared/session-key.ts";
+import { AGENT_ID_PATTERN, SESSION_KEY_MAX_LENGTH, SESSION_KEY_PATTERN } from "../shared/session-key.ts";
 
 export { AGENT_ID_PATTERN };
 const NATS_URL_PATTERN = "^(nats|tls|ws|wss)://[^\\s]+$";
@@ -196,6 +196,51 @@ export const TrustSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const PriorityValue = Type.Union([Type.Literal("urgent"), Type.Literal("normal"), Type.Literal("low")]);
+
+export const AlertmanagerRouteSchema = Type.Object(
+  {
+    receiver: Type.Optional(Type.String({ minLength: 1, description: "match the webhook's receiver name" })),
+    labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String(), { description: "match when every listed label has this value in the group's commonLabels" })),
+    agent: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN, description: "wake this agent's main session" })),
+    sessionKey: Type.Optional(Type.String({ pattern: SESSION_KEY_PATTERN, maxLength: SESSION_KEY_MAX_LENGTH, description: "wake this exact session" })),
+  },
+  { additionalProperties: false },
+);
+
+export const AlertmanagerSchema = Type.Object(
+  {
+    authToken: Type.Optional(Type.String({ minLength: 16, description: "bearer token (or basic-auth password) for POST <alertmanager.path>; without it the receiver is off" })),
+    path: Type.String({ pattern: "^/[A-Za-z0-9/_-]*$", default: "/alertmanager" }),
+    agent: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN, description: "agent woken when no route matches; default: defaultAgent" })),
+    routes: Type.Array(AlertmanagerRouteSchema, { default: [], description: "first match wins; a route names agent or sessionKey" }),
+    severityLabel: Type.String({ minLength: 1, default: "severity" }),
+    priorityLabel: Type.String({ minLength: 1, default: "openclaw_priority", description: "per-alert override: an alert with this label (urgent|normal|low) gets that priority" }),
+    priorities: Type.Record(Type.String({ minLength: 1 }), PriorityValue, {
+      default: { critical: "urgent", page: "urgent", error: "normal", warning: "normal", info: "low" },
+      description: "severity label value → wake priority",
+    }),
+    defaultPriority: Type.Union([Type.Literal("urgent"), Type.Literal("normal"), Type.Literal("low")], { default: "normal" }),
+    resolvedPriority: Type.Union([Type.Literal("same"), Type.Literal("urgent"), Type.Literal("normal"), Type.Literal("low")], {
+      default: "same",
+      description: "priority of the resolved note; same = the priority the group fired with",
+    }),
+    maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
+    maxAlertsInText: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
+    stateRetentionHours: Type.Number({ minimum: 1, default: 168, description: "forget a group this long after its last notification" }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const DashboardSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: "serve the dashboard (gateway auth) and offer it as a Control UI tab" }),
+    path: Type.String({ pattern: "^/[A-Za-z0-9_-]+$", default: "/nats-dashboard" }),
+    refreshMs: Type.Integer({ minimum: 1000, maximum: 60_000, default: 3000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true }),
@@ -219,6 +264,8 @@ export const ConfigSchema = Type.Object(
     memory: MemorySchema,
     relay: RelaySchema,
     trust: TrustSchema,
+    alertmanager: AlertmanagerSchema,
+    dashboard: DashboardSchema,
   },
   { additionalProperties: false },
 );
@@ -232,3 +279,6 @@ export type MemoryConfig = Static<typeof MemorySchema>;
 export type MemoryAgentConfig = Static<typeof MemoryAgentSchema>;
 export type TrustConfig = Static<typeof TrustSchema>;
 export type AgentStreamConfig = Static<typeof AgentStreamSchema>;
+export type AlertmanagerConfig = Static<typeof AlertmanagerSchema>;
+export type AlertmanagerRoute = Static<typeof AlertmanagerRouteSchema>;
+export type DashboardConfig = Static<typeof DashboardSchema>;

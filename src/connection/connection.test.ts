@@ -25,6 +25,25 @@ test("credentials map to nats.js options", () => {
   assert.deepEqual(authOptions({ tls: { caFile: "/ca.pem" } }), { tls: { caFile: "/ca.pem" } });
 });
 
+test("redactConfig hides every secret of a full config and keeps the rest", async () => {
+  const { parseConfig } = await import("../config/parse.ts");
+  const { redactConfig } = await import("./redact.ts");
+  const secrets = ["tok-AAAA1111", "pw-BBBB2222", "relay-secret-0123456789", "am-secret-0123456789ab", "agent-tok-CCCC"];
+  const cfg = parseConfig({
+    url: "nats://alice:pw-BBBB2222@nats.example:4222",
+    credentials: { token: "tok-AAAA1111" },
+    relay: { authToken: "relay-secret-0123456789" },
+    alertmanager: { authToken: "am-secret-0123456789ab" },
+    events: { agents: { ops: { credentials: { user: "ops", pass: "agent-tok-CCCC" } } } },
+  });
+  const shown = JSON.stringify(redactConfig(cfg));
+  for (const s of secrets) assert.ok(!shown.includes(s), `${s} leaked`);
+  assert.match(shown, /"url":"nats:\/\/\*\*\*@nats\.example:4222"/);
+  assert.match(shown, /"user":"ops"/);
+  assert.match(shown, /"authToken":"\*\*\*"/);
+  assert.match(shown, /"path":"\/alertmanager"/);
+});
+
 test("configSecrets finds every credential in the config; the redacting logger removes them from every line", async () => {
   const { configSecrets, redactingLogger } = await import("./redact.ts");
   const cfg = {

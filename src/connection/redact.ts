@@ -41,6 +41,7 @@ export interface SecretBearingConfig {
   credentials?: CredentialsLike;
   events?: { agents?: Record<string, { url?: string; credentials?: CredentialsLike }> };
   relay?: { authToken?: string; tokens?: Record<string, string> };
+  alertmanager?: { authToken?: string };
 }
 
 /**
@@ -60,6 +61,7 @@ export function configSecrets(cfg: SecretBearingConfig): string[] {
   }
   if (cfg.relay?.authToken) out.push(cfg.relay.authToken);
   out.push(...Object.values(cfg.relay?.tokens ?? {}));
+  if (cfg.alertmanager?.authToken) out.push(cfg.alertmanager.authToken);
   // Longest first, so a secret that contains another is replaced whole.
   return [...new Set(out)].sort((a, b) => b.length - a.length);
 }

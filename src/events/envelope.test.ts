@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildEnvelope, eventSubject, newEventId, subjectToken, SYSTEM_AGENT } from "./envelope.ts";
+import { buildEnvelope, eventIdTime, eventSubject, newEventId, subjectToken, SYSTEM_AGENT } from "./envelope.ts";
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -83,4 +83,12 @@ describe("buildEnvelope", () => {
     assert.ok(Math.abs(env.ts - Date.now()) < 1000);
     assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(env))), ["id", "ts", "agent", "session", "type", "visibility", "payload", "meta"]);
   });
+});
+
+it("eventIdTime reads the creation time back out of an event id", () => {
+  const before = Date.now();
+  const t = eventIdTime(newEventId());
+  assert.ok(t !== undefined && t >= before && t <= Date.now() + 5);
+  assert.equal(eventIdTime("not-an-id"), undefined);
+  assert.equal(eventIdTime("0190a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a5b"), undefined, "a v4 uuid carries no time");
 });

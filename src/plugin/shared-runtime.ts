@@ -1,5 +1,7 @@
 import { mkdirSync } from "node:fs";
+import { AlertService } from "../alertmanager/service.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
+import { DashboardService } from "../dashboard/service.ts";
 import { NatsLink } from "../connection/link.ts";
 import type { ConnectionSettings } from "../connection/options.ts";
 import { EventStore } from "../events/store.ts";
@@ -27,6 +29,10 @@ export class NatsRuntime {
   readonly events: EventStore | undefined;
   readonly memory: MemoryService | undefined;
   readonly trust: Trust;
+  /** The Alertmanager receiver's state and outbox; only with alertmanager.authToken. */
+  readonly alerts: AlertService | undefined;
+  /** What /nats-dashboard reads and streams; only with dashboard.enabled. */
+  readonly dashboard: DashboardService | undefined;
   private readonly stateDir: string;
   private started = false;
 
@@ -47,6 +53,10 @@ export class NatsRuntime {
     this.trust = new Trust(cfg, deps.stateDir, deps.logger);
     this.wake.dispatcher.verifySender = (msg, mode) => this.trust.verify(msg, mode);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
+    this.alerts = cfg.alertmanager.authToken ? new AlertService(cfg, { stateDir: deps.stateDir, system: deps.system, logger: deps.logger }) : undefined;
+    this.dashboard = cfg.dashboard.enabled
+      ? new DashboardService(cfg, { link: this.link, dispatcher: this.wake.dispatcher, events: this.events, alerts: this.alerts, logger: deps.logger })
+      : undefined;
     this.memory = memoryEnabled(cfg) ? new MemoryService({ cfg, stateDir: deps.stateDir, events: this.events, link: this.link, logger: deps.logger }) : undefined;
   }
 
@@ -57,12 +67,16 @@ export class NatsRuntime {
     this.wake.attach(this.link);
     void this.link.start();
     await this.events?.start();
+    await this.alerts?.start();
+    this.dashboard?.start();
     this.memory?.start();
   }
 
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.dashboard?.stop();
+    this.alerts?.stop();
     await this.wake.stop();
     await this.memory?.stop();
     await this.events?.flush(2000);

@@ -47,9 +47,9 @@ function isJson(req: IncomingMessage): boolean {
   return type === "application/json";
 }
 
-type Body = { ok: true; text: string } | { ok: false; tooLarge: boolean };
+export type Body = { ok: true; text: string } | { ok: false; tooLarge: boolean };
 
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Body> {
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Body> {
   return new Promise((resolve) => {
     const parts: Buffer[] = [];
     let size = 0;

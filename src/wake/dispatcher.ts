@@ -30,6 +30,20 @@ export interface DispatchMeta {
 /** Told about each message handed to an agent as a system event (the event store records it as `wake.in`). */
 export type InjectedListener = (e: { message: WakeMessage; target: WakeTarget; priority: string; subject: string; queued: boolean }) => void;
 
+/** One handled message, kept for the dashboard's "last wakes". */
+export interface RecentWake {
+  at: number;
+  subject: string;
+  outcome: "injected" | "relayed" | "rejected";
+  from?: string;
+  sessionKey?: string;
+  priority?: string;
+  queued?: boolean;
+  reason?: string;
+}
+
+const RECENT_WAKES = 50;
+
 /** Validate, route and inject one inbound message. Shared by the core subscription and the durable inbox. */
 export class WakeDispatcher {
   private readonly cfg: NatsPluginConfig;
@@ -43,6 +57,8 @@ export class WakeDispatcher {
   readonly injectMicros = new Reservoir(1024);
   /** The part of injectMicros spent inside the host's enqueueSystemEvent + requestHeartbeat. */
   readonly hostMicros = new Reservoir(1024);
+  /** The last 50 messages handled, newest first. */
+  readonly recent: RecentWake[] = [];
 
   constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger) {
     this.cfg = cfg;
@@ -61,16 +77,18 @@ export class WakeDispatcher {
   async dispatch(data: Uint8Array, subject: string, arrivedAt: number = performance.now(), meta: DispatchMeta = {}): Promise<DispatchOutcome> {
     this.counts.received++;
     const parsed = this.parse(data, subject);
-    if (!parsed.ok) return this.reject(parsed.reason);
+    if (!parsed.ok) return this.reject(parsed.reason, subject);
     const { message, target } = parsed;
+    const seen = { at: Date.now(), subject, from: message.from, sessionKey: target.sessionKey };
     // A failing signature is tampering or replay: refused even for a plain wake (agent protocol §13.7).
     const sender = this.verifySender?.({ subject, data, headers: meta.headers }, meta.stored ? "stored" : "live") ?? { trust: "absent" };
-    if (sender.trust === "rejected") return this.reject(sender.reason);
+    if (sender.trust === "rejected") return this.reject(sender.reason, subject, seen);
     if (message.deliver || message.expectReply) {
-      if (!this.relay) return this.reject("deliver/expectReply need the relay, which is not running");
+      if (!this.relay) return this.reject("deliver/expectReply need the relay, which is not running", subject, seen);
       const outcome = await this.relay(message, target, sender);
-      if (outcome.kind === "rejected") return this.reject(outcome.reason);
+      if (outcome.kind === "rejected") return this.reject(outcome.reason, subject, seen);
       this.counts.relayed++;
+      this.remember({ ...seen, outcome: "relayed" });
       return outcome;
     }
     const priority = message.priority ?? "normal";
@@ -84,12 +102,19 @@ export class WakeDispatcher {
     } catch (err) {
       this.log.warn(`nats: recording the wake from ${message.from} failed: ${errorMessage(err)}`);
     }
+    this.remember({ ...seen, outcome: "injected", priority, queued: result.queued });
     this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (queued=${result.queued})`);
     return { kind: "handled", receipt: { ok: true, sessionKey: target.sessionKey, priority, queued: result.queued } };
   }
 
-  private reject(reason: string): DispatchOutcome {
+  private reject(reason: string, subject: string, seen?: Omit<RecentWake, "outcome">): DispatchOutcome {
     this.counts.rejected++;
+    this.remember({ at: Date.now(), subject, ...seen, outcome: "rejected", reason });
     return { kind: "rejected", reason };
+  }
+
+  private remember(wake: RecentWake): void {
+    this.recent.unshift(wake);
+    if (this.recent.length > RECENT_WAKES) this.recent.pop();
   }
 }
