@@ -31,8 +31,14 @@ function dedupKey(text: string): string {
   return text.toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}]+/gu, " ").trim();
 }
 
+/** Recorded text can contain anything, including this block's own tags: defuse them so no message can close the block early. */
+const TAG = new RegExp(`<(/?)(${MEMORY_BLOCK_TAG})`, "gi");
+function defuse(text: string): string {
+  return text.replace(TAG, "‹$1$2");
+}
+
 function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
+  const flat = defuse(text).replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -48,7 +54,7 @@ function speakerOf(row: MemoryRow, self: string): string {
  */
 export function buildBlock(input: BlockInput): string | undefined {
   const promptKey = input.prompt ? dedupKey(input.prompt) : "";
-  const notesText = input.notes?.text.trim();
+  const notesText = input.notes ? defuse(input.notes.text).trim() : undefined;
   if (input.rows.length === 0 && !notesText) return undefined;
 
   const open = `<${MEMORY_BLOCK_TAG} agent="${input.agentId}" scope="${input.scope}">`;
