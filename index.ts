@@ -4,12 +4,13 @@ import { registerCli } from "./src/cli/register.ts";
 import { configSecrets, redactingLogger } from "./src/connection/redact.ts";
 import { registerDashboard } from "./src/dashboard/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
-import { registerEventHooks } from "./src/events/hooks.ts";
+import { recordWakes, registerEventHooks } from "./src/events/hooks.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
 import { registerStatus } from "./src/plugin/register-status.ts";
 import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime, releaseRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
+import { registerMemory } from "./src/memory/register.ts";
 import { natsSecurityAudit } from "./src/trust/audit.ts";
 import { pluginStateDir } from "./src/shared/paths.ts";
 
@@ -36,7 +37,11 @@ export default definePluginEntry({
     registerRelay(api, cfg, rt.wake.dispatcher, rt.trust, log);
     registerAlertmanager(api, cfg, rt.alerts, log);
     registerDashboard(api, cfg, rt.dashboard, log);
-    if (events) registerEventHooks(api, cfg.events, events);
+    if (events) {
+      registerEventHooks(api, cfg.events, events);
+      recordWakes(rt.wake.dispatcher, cfg.events, events);
+    }
+    if (rt.memory) registerMemory(api, rt.memory, log);
     registerStatus(api, {
       url: cfg.url,
       link: () => rt.link.status(),

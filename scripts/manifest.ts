@@ -2,7 +2,7 @@ import { CLI_DESCRIPTOR } from "../src/cli/register.ts";
 import { ConfigSchema } from "../src/config/schema.ts";
 
 /** Tools this plugin registers; the host refuses registerTool for names not declared here. */
-export const TOOL_NAMES = ["nats", "notify_agent"];
+export const TOOL_NAMES = ["nats", "notify_agent", "event_search"];
 
 const uiHints: Record<string, { label: string; help?: string; placeholder?: string; sensitive?: boolean; advanced?: boolean }> = {
   url: { label: "NATS URL", placeholder: "nats://127.0.0.1:4222", help: "nats://, tls://, ws:// or wss://; several servers comma-separated." },
@@ -18,6 +18,8 @@ const uiHints: Record<string, { label: string; help?: string; placeholder?: stri
   defaultAgent: { label: "Default agent", help: "Agent woken when a message names neither sessionKey nor to." },
   "inbox.durable": { label: "Durable inbox", help: "Keep wake messages in JetStream while the gateway is down." },
   "events.enabled": { label: "Event store", help: "Record every agent event in JetStream through a local spool." },
+  "memory.enabled": { label: "Event memory", help: "Context from earlier sessions at session start, and the event_search tool (default: on with the event store)." },
+  "memory.scope": { label: "Memory scope", help: '"peer": only the same user/conversation (default); "agent": everything the agent saw (single-user agents).' },
   "relay.authToken": { label: "Relay token", help: "Bearer token for POST /notify; the endpoint is off without it.", sensitive: true },
   "alertmanager.authToken": { label: "Alertmanager receiver token", help: "Bearer token (or basic-auth password) for POST /alertmanager; the receiver is off without it.", sensitive: true },
   "dashboard.enabled": { label: "Dashboard", help: "Serve /nats-dashboard (gateway auth) and a NATS tab in the Control UI." },

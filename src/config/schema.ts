@@ -107,6 +107,54 @@ export const EventsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const scope = (options: { default?: "peer" } = {}) =>
+  Type.Union([Type.Literal("peer"), Type.Literal("agent")], {
+    ...options,
+    description: '"peer": context and search from earlier sessions with the same peer/conversation (session key) only; "agent": from all of the agent\'s sessions',
+  });
+const AgentId = Type.String({ pattern: AGENT_ID_PATTERN });
+const EventType = Type.String({ minLength: 1, pattern: "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$" });
+
+/** Per-agent memory overrides (`memory.agents.<id>`); unset fields fall back to the `memory.*` values. */
+export const MemoryAgentSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    scope: Type.Optional(scope()),
+    everyTurn: Type.Optional(Type.Boolean()),
+    /** Other agents' event subjects (agent tokens, e.g. a shared "team" token) this agent may read. */
+    read: Type.Optional(Type.Array(AgentId)),
+  },
+  { additionalProperties: false },
+);
+
+export const MemorySchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ description: "default: on when events.enabled is on" })),
+    scope: scope({ default: "peer" }),
+    lookbackHours: Type.Number({ minimum: 0, default: 720, description: "how far back the session-start block looks; 0 = no limit" }),
+    maxEvents: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000, description: "newest events the block is built from" }),
+    maxChars: Type.Integer({ minimum: 500, maximum: 32_768, default: 4000, description: "size budget of the injected block" }),
+    types: Type.Array(EventType, { default: ["msg.in", "msg.out", "turn.user", "turn.reply", "wake.in"], description: "event types memory reads (conversation)" }),
+    notes: Type.Union([Type.Literal("private"), Type.Literal("always"), Type.Literal("never")], {
+      default: "private",
+      description: 'imported long-term notes (MEMORY.md) in the block: "private" = not in group/channel sessions',
+    }),
+    read: Type.Array(AgentId, { default: [], description: "agent tokens every agent may read besides its own (shared subjects)" }),
+    everyTurn: Type.Boolean({ default: false, description: "inject on every turn, not only the first of a session" }),
+    timeoutMs: Type.Integer({ minimum: 10, maximum: 10_000, default: 250, description: "a turn never waits longer than this for its block" }),
+    search: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: "the event_search tool" }),
+        maxResults: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+        corpus: Type.Boolean({ default: true, description: "also answer the host's memory_search (corpus supplement)" }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    agents: Type.Record(Type.String({ pattern: AGENT_ID_PATTERN }), MemoryAgentSchema, { default: {} }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 /** Caller ids name relay callers and token owners; they show in `[from …]` frames and log lines. */
 export const CALLER_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$";
 const CallerId = Type.String({ pattern: CALLER_ID_PATTERN });
@@ -230,6 +278,7 @@ export const ConfigSchema = Type.Object(
     inbox: InboxSchema,
     tool: ToolSchema,
     events: EventsSchema,
+    memory: MemorySchema,
     relay: RelaySchema,
     agentProtocol: AgentProtocolSchema,
     trust: TrustSchema,
@@ -245,6 +294,8 @@ export type TlsOptions = Static<typeof TlsSchema>;
 export type EventsConfig = Static<typeof EventsSchema>;
 export type RelayConfig = Static<typeof RelaySchema>;
 export type AgentProtocolConfig = Static<typeof AgentProtocolSchema>;
+export type MemoryConfig = Static<typeof MemorySchema>;
+export type MemoryAgentConfig = Static<typeof MemoryAgentSchema>;
 export type TrustConfig = Static<typeof TrustSchema>;
 export type AgentStreamConfig = Static<typeof AgentStreamSchema>;
 export type AlertmanagerConfig = Static<typeof AlertmanagerSchema>;

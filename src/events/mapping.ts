@@ -28,12 +28,36 @@ export const HOOK_EVENT_TYPES = {
 } as const;
 export type HookName = keyof typeof HOOK_EVENT_TYPES;
 
-/** includeHooks/excludeHooks accept hook names (`llm_input`) or event types (`llm.input`). */
-export function hookEnabled(hook: HookName, cfg: Pick<EventsConfig, "includeHooks" | "excludeHooks">): boolean {
-  const names: string[] = [hook, HOOK_EVENT_TYPES[hook]];
-  if (hook === "agent_end") names.push("run.error");
+/**
+ * The conversation itself, for turns whatever started them (README "Event store"). `turn.user` and
+ * `turn.reply` come from the same hooks as run.start / run.end; `wake.in` is recorded by the plugin's
+ * own wake path when it hands a NATS message to an agent as a system event.
+ */
+export const CONVERSATION_EVENT_TYPES = {
+  "turn.user": "before_agent_run",
+  "turn.reply": "agent_end",
+  "wake.in": undefined,
+} as const;
+export type ConversationType = keyof typeof CONVERSATION_EVENT_TYPES;
+
+type HookFilter = Pick<EventsConfig, "includeHooks" | "excludeHooks">;
+
+function enabled(names: readonly string[], cfg: HookFilter): boolean {
   if (cfg.includeHooks.length > 0 && !names.some((n) => cfg.includeHooks.includes(n))) return false;
   return !names.some((n) => cfg.excludeHooks.includes(n));
+}
+
+/** includeHooks/excludeHooks accept hook names (`llm_input`) or event types (`llm.input`). */
+export function hookEnabled(hook: HookName, cfg: HookFilter): boolean {
+  const names: string[] = [hook, HOOK_EVENT_TYPES[hook]];
+  if (hook === "agent_end") names.push("run.error");
+  return enabled(names, cfg);
+}
+
+/** The same for the conversation types: named by type, or by the hook they come from. */
+export function conversationEnabled(type: ConversationType, cfg: HookFilter): boolean {
+  const hook = CONVERSATION_EVENT_TYPES[type];
+  return enabled(hook ? [type, hook] : [type], cfg);
 }
 
 /** The fields of the host's hook contexts the mapping reads (all optional there too). */
@@ -80,6 +104,36 @@ export function messageSending(e: { to: string; content: string; threadId?: stri
 
 export function messageOut(e: { to: string; content: string; success: boolean; messageId?: string; sessionKey?: string; runId?: string; error?: string }, ctx: HookCtx, capture: Capture): EventInput {
   return base("msg.out", { ...ctx, sessionKey: ctx.sessionKey ?? e.sessionKey, runId: ctx.runId ?? e.runId }, stripUndefined({ to: e.to, success: e.success, messageId: e.messageId, error: e.error, ...content(e.content, capture) }));
+}
+
+/**
+ * What started a turn (`before_agent_run`'s prompt). When the text already arrived as a channel message
+ * (`msg.in`, Control UI included), the event names those events in `inIds` instead of repeating it.
+ */
+export function turnUser(prompt: string, ctx: HookCtx & { trigger?: string; senderId?: string }, capture: Capture, inIds: string[] = []): EventInput {
+  const text = inIds.length > 0 ? { length: prompt.length } : content(prompt, capture);
+  return base("turn.user", ctx, stripUndefined({ trigger: ctx.trigger, senderId: ctx.senderId, inIds: inIds.length > 0 ? inIds : undefined, ...text }));
+}
+
+/** The agent's final reply of a turn (its last assistant text); `silent` for NO_REPLY / HEARTBEAT_OK. */
+export function turnReply(text: string, ctx: HookCtx & { trigger?: string }, capture: Capture, success: boolean): EventInput {
+  const silent = SILENT_REPLY.test(text.trim()) || undefined;
+  return base("turn.reply", ctx, stripUndefined({ trigger: ctx.trigger, success, silent, ...content(text, capture) }));
+}
+
+/** The host's silent-reply and heartbeat tokens (`NO_REPLY`, `HEARTBEAT_OK`), alone in a reply. */
+const SILENT_REPLY = /^\W*(NO_REPLY|HEARTBEAT_OK)\W*$/;
+
+/** A NATS message the wake path handed to an agent as a system event: what "the user" said to a wake-started turn. */
+export function wakeIn(e: { from: string; body: string; priority: string; subject: string; queued: boolean }, target: { agentId: string; sessionKey: string }, capture: Capture): EventInput {
+  const payload = stripUndefined({ from: e.from, priority: e.priority, subject: e.subject, queued: e.queued, ...content(e.body, capture) });
+  return { agent: target.agentId, session: target.sessionKey, type: "wake.in", visibility: "internal", payload, meta: { channel: "nats" } };
+}
+
+/** msg.sending / msg.out of a turn's final reply: the text lives in that `turn.reply`, named by `replyId`. */
+export function referToReply(input: EventInput, replyId: string): EventInput {
+  const { content: _content, ...rest } = input.payload;
+  return { ...input, payload: { ...rest, replyId } };
 }
 
 /** Tool errors are kept by default (they say what went wrong), cut to this many characters. */

@@ -7,7 +7,7 @@ import type { ConnectionSettings } from "../connection/options.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { LaneDrainer } from "../spool/drain.ts";
 import { Spool } from "../spool/spool.ts";
-import { agentOf, buildEnvelope, eventIdTime, eventSubject, newEventId, type EventInput } from "./envelope.ts";
+import { agentOf, buildEnvelope, eventIdTime, eventSubject, newEventId, type EventEnvelope, type EventInput } from "./envelope.ts";
 import { ensureStream, streamSpec, type EnsureOutcome, type StreamSpec } from "./stream.ts";
 import { subjectsOverlap } from "../shared/subjects.ts";
 import { SubjectFilter } from "./subject-filter.ts";
@@ -27,6 +27,17 @@ export interface EventStoreOptions {
   connection?: ConnectionSettings;
   /** How long one publish waits for its JetStream ack; default 5000. */
   publishTimeoutMs?: number;
+}
+
+/** Where events are read back from: a connection, a stream and the agents whose subjects it holds. */
+export interface ReadRoute {
+  /** "default", or the agent ids sharing an own connection. */
+  label: string;
+  link: NatsLink;
+  stream: string;
+  prefix: string;
+  /** "*": every agent token under `prefix` in this stream (the default route). */
+  agents: string[] | "*";
 }
 
 export interface StreamStatus {
@@ -142,6 +153,7 @@ export class EventStore {
   private readonly defaultRoute: Route;
   private readonly agentRoutes = new Map<string, Route>();
   private readonly destinations = new Map<string, Destination>();
+  private readonly taps = new Set<(event: EventEnvelope, subject: string) => void>();
   private spool: Spool | undefined;
   private spoolError: string | undefined;
   private maintainTimer: NodeJS.Timeout | undefined;
@@ -276,6 +288,25 @@ export class EventStore {
     return this.spool;
   }
 
+  /**
+   * The streams this store writes to, with the connection it uses for each: readers (memory) reuse the
+   * plugin's connections and an agent's own credentials for its own stream.
+   */
+  readRoutes(): ReadRoute[] {
+    const routes: ReadRoute[] = [];
+    const main = this.defaultRoute.lane.link;
+    routes.push({ label: main.label, link: main.link, stream: this.config.streamName, prefix: this.config.subjectPrefix, agents: "*" });
+    for (const [agentId, route] of this.agentRoutes) {
+      const stream = this.config.agents[agentId]?.streamName ?? this.config.streamName;
+      const entry = route.lane.link;
+      if (entry === main && stream === this.config.streamName && route.prefix === this.config.subjectPrefix) continue;
+      const same = routes.find((r) => r.link === entry.link && r.stream === stream && r.prefix === route.prefix);
+      if (same && same.agents !== "*") same.agents.push(agentId);
+      else if (!same) routes.push({ label: entry.label, link: entry.link, stream, prefix: route.prefix, agents: [agentId] });
+    }
+    return routes;
+  }
+
   // ---- lifecycle ----------------------------------------------------------------------------
 
   /**
@@ -392,9 +423,10 @@ export class EventStore {
 
   /**
    * Records one event: envelope, allow/block, one spool INSERT. Synchronous, never throws, never
-   * waits on NATS; publishing happens later on the event loop.
+   * waits on NATS; publishing happens later on the event loop. Returns the event id, or undefined
+   * when the event was filtered out or dropped.
    */
-  record(input: EventInput): void {
+  record(input: EventInput): string | undefined {
     try {
       if (this.stopped) return this.drop("event store stopped");
       const spool = this.spool ?? this.openSpool();
@@ -403,10 +435,11 @@ export class EventStore {
       const dest = this.destination(agent, input.type);
       if (!dest.pass) {
         this.filtered++;
-        return;
+        return undefined;
       }
       const id = newEventId();
-      const data = JSON.stringify(buildEnvelope(input, id));
+      const envelope = buildEnvelope(input, id);
+      const data = JSON.stringify(envelope);
       const size = Buffer.byteLength(data);
       if (size + HEADER_ROOM > dest.lane.link.maxPayload) {
         return this.drop(`event ${input.type} of ${agent} is ${size} bytes, over the server's max_payload ${dest.lane.link.maxPayload}`);
@@ -414,9 +447,27 @@ export class EventStore {
       const seq = spool.append(dest.lane.name, id, dest.subject, data, size);
       if (spool.overLimit) this.scheduleTrim(spool);
       dest.lane.drainer?.offer({ seq, id, subject: dest.subject, data, size });
+      for (const tap of this.taps) {
+        try {
+          tap(envelope, dest.subject);
+        } catch (err) {
+          this.noteError(`event listener failed on ${input.type}: ${errorMessage(err)}`);
+        }
+      }
+      return id;
     } catch (err) {
-      this.drop(`cannot record event ${input?.type}: ${errorMessage(err)}`);
+      return this.drop(`cannot record event ${input?.type}: ${errorMessage(err)}`);
     }
+  }
+
+  /**
+   * Also hand every recorded event to `listener` (after the spool write, synchronously): the memory
+   * projection reads the gateway's own events this way, before and without the round trip through NATS.
+   * A listener must be quick and must not throw; returns the unsubscribe function.
+   */
+  tap(listener: (event: EventEnvelope, subject: string) => void): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
   }
 
   private scheduleTrim(spool: Spool): void {
@@ -440,9 +491,10 @@ export class EventStore {
     this.warnRarely(`events: ${this.lastError}; ${this.dropped} dropped in total`);
   }
 
-  private drop(reason: string): void {
+  private drop(reason: string): undefined {
     this.dropped++;
     this.noteError(reason);
+    return undefined;
   }
 
   private noteError(message: string): void {

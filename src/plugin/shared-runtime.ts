@@ -6,6 +6,8 @@ import { DashboardService } from "../dashboard/service.ts";
 import { NatsLink } from "../connection/link.ts";
 import type { ConnectionSettings } from "../connection/options.ts";
 import { EventStore } from "../events/store.ts";
+import { MemoryService } from "../memory/service.ts";
+import { memoryEnabled } from "../memory/settings.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Trust } from "../trust/trust.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
@@ -28,6 +30,7 @@ export class NatsRuntime {
   readonly events: EventStore | undefined;
   /** Agent protocol v0.3 services for the hosted agents (`agentProtocol.enabled`). */
   readonly agentProtocol: AgentProtocolService | undefined;
+  readonly memory: MemoryService | undefined;
   readonly trust: Trust;
   /** The Alertmanager receiver's state and outbox; only with alertmanager.authToken. */
   readonly alerts: AlertService | undefined;
@@ -58,6 +61,7 @@ export class NatsRuntime {
     this.dashboard = cfg.dashboard.enabled
       ? new DashboardService(cfg, { link: this.link, dispatcher: this.wake.dispatcher, events: this.events, alerts: this.alerts, logger: deps.logger })
       : undefined;
+    this.memory = memoryEnabled(cfg) ? new MemoryService({ cfg, stateDir: deps.stateDir, events: this.events, link: this.link, logger: deps.logger }) : undefined;
   }
 
   async start(): Promise<void> {
@@ -70,6 +74,7 @@ export class NatsRuntime {
     await this.events?.start();
     await this.alerts?.start();
     this.dashboard?.start();
+    this.memory?.start();
   }
 
   async stop(): Promise<void> {
@@ -79,6 +84,7 @@ export class NatsRuntime {
     this.alerts?.stop();
     await this.wake.stop();
     await this.agentProtocol?.stop();
+    await this.memory?.stop();
     await this.events?.flush(2000);
     await this.events?.stop();
     await this.link.stop();

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { agentOfSessionKey, isAgentId, isSessionKey, mainSessionKey, restOfSessionKey } from "./session-key.ts";
+import { agentOfSessionKey, conversationKind, isAgentId, isSessionKey, mainSessionKey, restOfSessionKey } from "./session-key.ts";
 
 test("session keys parse and build in one place", () => {
   assert.equal(mainSessionKey("ops"), "agent:ops:main");
@@ -17,4 +17,16 @@ test("session keys parse and build in one place", () => {
   assert.ok(!isSessionKey(`agent:ops:${"x".repeat(600)}`));
   assert.ok(isAgentId("ops-2_b"));
   assert.ok(!isAgentId("a.b"));
+});
+
+test("conversationKind follows the host's session key shapes", () => {
+  assert.equal(conversationKind("agent:ops:main"), "main");
+  assert.equal(conversationKind("agent:ops:direct:alice"), "direct");
+  assert.equal(conversationKind("agent:ops:telegram:direct:42"), "direct");
+  assert.equal(conversationKind("agent:ops:telegram:acct1:direct:42"), "direct");
+  assert.equal(conversationKind("agent:ops:telegram:group:-100"), "group");
+  assert.equal(conversationKind("agent:ops:discord:group:7:thread:9"), "group");
+  assert.equal(conversationKind("agent:ops:slack:channel:C1"), "channel");
+  assert.equal(conversationKind("agent:ops:cron:nightly"), "other");
+  assert.equal(conversationKind("hook:x"), "other");
 });

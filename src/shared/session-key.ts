@@ -57,3 +57,20 @@ export function natsCallerSessionKey(agentId: string, callerKey: string): string
   if (!NATS_CALLER_KEY.test(callerKey)) throw new Error(`not a NATS caller key: ${JSON.stringify(callerKey)}`);
   return `agent:${agentId}:nats:${callerKey}`;
 }
+
+/**
+ * What kind of conversation a session key names, from the host's key shapes: `main` (an agent's main
+ * session; with the host's default `session.dmScope: "main"` every DM lands here), `direct` (per-peer
+ * DM keys: `direct:<peer>`, `<channel>:direct:<peer>`, `<channel>:<account>:direct:<peer>`), `group` /
+ * `channel` (a group chat or channel, threads and topics included), or `other` (cron, subagent, hook …).
+ */
+export function conversationKind(sessionKey: string): "main" | "direct" | "group" | "channel" | "other" {
+  const rest = restOfSessionKey(sessionKey);
+  if (!rest) return "other";
+  if (rest === "main") return "main";
+  const tokens = rest.split(":");
+  if (tokens.includes("group")) return "group";
+  if (tokens.includes("channel")) return "channel";
+  if (tokens.includes("direct") || tokens.includes("dm")) return "direct";
+  return "other";
+}

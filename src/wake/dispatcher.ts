@@ -1,7 +1,7 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { SenderCheck, VerifiableMessage } from "../trust/sender.ts";
-import type { Logger } from "../shared/logger.ts";
+import { errorMessage, type Logger } from "../shared/logger.ts";
 import { injectWake, type SystemRuntime } from "./inject.ts";
 import { parseWakeMessage, type WakeMessage } from "./message.ts";
 import { checkSubjectBinding, resolveTarget, type WakeTarget } from "./route.ts";
@@ -27,6 +27,9 @@ export interface DispatchMeta {
   stored?: boolean;
 }
 
+/** Told about each message handed to an agent as a system event (the event store records it as `wake.in`). */
+export type InjectedListener = (e: { message: WakeMessage; target: WakeTarget; priority: string; subject: string; queued: boolean }) => void;
+
 /** One handled message, kept for the dashboard's "last wakes". */
 export interface RecentWake {
   at: number;
@@ -47,6 +50,7 @@ export class WakeDispatcher {
   private readonly system: SystemRuntime;
   private readonly log: Logger;
   relay: RelayHandler | undefined;
+  onInjected: InjectedListener | undefined;
   verifySender: SenderVerifier | undefined;
   readonly counts = { received: 0, injected: 0, rejected: 0, relayed: 0 };
   /** Time from message arrival to event enqueued + wake requested, last 1024 system-event wakes. */
@@ -93,6 +97,11 @@ export class WakeDispatcher {
     this.hostMicros.add((performance.now() - hostStart) * 1000);
     this.counts.injected++;
     this.injectMicros.add((performance.now() - arrivedAt) * 1000);
+    try {
+      this.onInjected?.({ message, target, priority, subject, queued: result.queued });
+    } catch (err) {
+      this.log.warn(`nats: recording the wake from ${message.from} failed: ${errorMessage(err)}`);
+    }
     this.remember({ ...seen, outcome: "injected", priority, queued: result.queued });
     this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (queued=${result.queued})`);
     return { kind: "handled", receipt: { ok: true, sessionKey: target.sessionKey, priority, queued: result.queued } };

@@ -29,10 +29,11 @@ test("npm pack → openclaw plugins install → the plugin loads with its tool, 
     const inspect = JSON.parse(oc("plugins", "inspect", "nats", "--runtime", "--json")) as Inspect;
     assert.equal(inspect.plugin.id, "nats");
     assert.equal(inspect.plugin.status, "loaded");
-    assert.deepEqual([...inspect.plugin.toolNames].sort(), ["nats", "notify_agent"]);
+    assert.deepEqual([...inspect.plugin.toolNames].sort(), ["event_search", "nats", "notify_agent"]);
     assert.deepEqual(inspect.commands, ["eventstatus"]);
     assert.deepEqual(inspect.services, ["nats"]);
     assert.ok(inspect.gatewayMethods.includes("nats.status") && inspect.gatewayMethods.includes("eventstore.status"));
+    assert.ok(inspect.gatewayMethods.includes("nats.memory.status"), "memory is on with the event store by default");
     assert.deepEqual(inspect.diagnostics.filter((d) => d.level === "error"), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
