@@ -5,14 +5,18 @@ import { configSecrets, redactingLogger } from "./src/connection/redact.ts";
 import { registerDashboard } from "./src/dashboard/register.ts";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { recordWakes, registerEventHooks } from "./src/events/hooks.ts";
+import { registerCustomEvents } from "./src/events/register-custom.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
 import { registerStatus } from "./src/plugin/register-status.ts";
 import { registerNatsTool } from "./src/plugin/register-tool.ts";
-import { acquireRuntime, releaseRuntime } from "./src/plugin/shared-runtime.ts";
+import { acquireRuntime, type RuntimeClaim } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
 import { registerMemory } from "./src/memory/register.ts";
 import { natsSecurityAudit } from "./src/trust/audit.ts";
 import { pluginStateDir } from "./src/shared/paths.ts";
+import { hostedAgentIds } from "./src/wake/hosting.ts";
+import { wakeHost } from "./src/wake/host.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
 
 export default definePluginEntry({
   id: "nats",
@@ -30,22 +34,28 @@ export default definePluginEntry({
     const log = redactingLogger(api.logger, configSecrets(cfg));
     const stateDir = pluginStateDir(api.runtime.state.resolveStateDir());
     const agentProtocol = cfg.agentProtocol.enabled ? { settings: agentProtocolSettings(cfg, api.version), host: agentProtocolHost(api, cfg, log) } : undefined;
-    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: log, stateDir, agentProtocol });
+    const hostedAgents = () => hostedAgentIds(api.runtime.config.current());
+    const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: log, stateDir, agentProtocol, hostedAgents });
 
+    // The durable hand-off acts through the newest registration (an older registry's api refuses workflow calls).
+    rt.wake.dispatcher.handoff.addHost(wakeHost(api, AsyncLocalStorage.snapshot()));
     const events = rt.events;
+    // This registration's inbound handlers; the runtime binds them only while this registration owns it.
+    const claim: RuntimeClaim = { relay: undefined, onInjected: undefined };
     registerNatsTool(api, cfg, rt.link, rt.trust);
-    registerRelay(api, cfg, rt.wake.dispatcher, rt.trust, log);
+    registerRelay(api, cfg, claim, rt.trust, log);
     registerAlertmanager(api, cfg, rt.alerts, log);
     registerDashboard(api, cfg, rt.dashboard, log);
     if (events) {
       registerEventHooks(api, cfg.events, events);
-      recordWakes(rt.wake.dispatcher, cfg.events, events);
+      recordWakes(claim, cfg.events, events);
+      registerCustomEvents(api, events, log);
     }
     if (rt.memory) registerMemory(api, rt.memory, log);
     registerStatus(api, {
       url: cfg.url,
       link: () => rt.link.status(),
-      wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary(), hostMicros: rt.wake.dispatcher.hostMicros.summary() }),
+      wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, ...rt.wake.status(), lifecycle: rt.lifecycle(), handoff: rt.wake.dispatcher.handoff.counts, turns: rt.wake.dispatcher.handoff.waker.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary(), hostMicros: rt.wake.dispatcher.hostMicros.summary() }),
       events: events && (() => events.status()),
       agentProtocol: rt.agentProtocol && (() => rt.agentProtocol?.status()),
       trust: () => rt.trust.status(),
@@ -53,11 +63,12 @@ export default definePluginEntry({
 
     api.registerService({
       id: "nats",
-      start: () => rt.start(),
-      stop: async () => {
-        await rt.stop();
-        releaseRuntime(rt);
+      start: async () => {
+        await rt.start(claim);
+        // Messages committed before a crash wait in the session store: give those sessions their turn.
+        rt.wake.dispatcher.handoff.recoverPending();
       },
+      stop: () => rt.stop(claim),
     });
   },
 });

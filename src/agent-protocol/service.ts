@@ -79,6 +79,8 @@ export class AgentProtocolService {
   }
 
   attach(link: NatsLink): void {
+    this.detach?.();
+    this.stopped = false; // a service stop → start attaches again
     this.detach = link.onConnect((nc) => this.start(nc));
   }
 

@@ -16,7 +16,7 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 async function serve(stateDir: string, handoff: (w: AlertHandoff) => Promise<void>): Promise<{ url: string; service: AlertService; close: () => Promise<void> }> {
   const cfg = parseConfig({ alertmanager: { authToken: TOKEN, maxBodyBytes: 4096 } });
-  const service = new AlertService(cfg, { stateDir, system: { enqueueSystemEvent: () => true, requestHeartbeat: () => {} }, logger: quiet, handoff });
+  const service = new AlertService(cfg, { stateDir, logger: quiet, handoff });
   const handler = createAlertmanagerHandler({ token: TOKEN, maxBodyBytes: 4096 }, service.receiver, quiet);
   const server: Server = createServer((req, res) => void handler(req, res));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -2,23 +2,11 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { join } from "node:path";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
-import { injectWake, type SystemRuntime } from "../wake/inject.ts";
 import { AlertReceiver, type Handoff } from "./receiver.ts";
 import { AlertStore } from "./state.ts";
 
 const DRAIN_EVERY_MS = 15_000;
 const PRUNE_EVERY_MS = 3_600_000;
-
-/**
- * Today's hand-off: the host's system event plus, for urgent, an immediate wake — the same path as
- * a NATS wake message. It is in memory on the host side; the durable hand-off being built in
- * src/wake/ replaces this one function.
- */
-export function systemEventHandoff(system: SystemRuntime): Handoff {
-  return async (w) => {
-    injectWake(system, w.target, w.priority, w.from, w.body);
-  };
-}
 
 /**
  * The Alertmanager receiver's process-wide part: its state file, the receiver, and a timer that hands
@@ -33,13 +21,18 @@ export class AlertService {
   private readonly log: Logger;
   private readonly retentionMs: number;
 
-  constructor(cfg: NatsPluginConfig, deps: { stateDir: string; system: SystemRuntime; logger: Logger; handoff?: Handoff }) {
+  /**
+   * `handoff` is the wake path's durable hand-off (src/wake/handoff.ts, `deliverWake`): the wake is a
+   * next-turn injection committed to the host's session store before the outbox row is cleared, so an
+   * accepted alert survives a gateway crash on both sides of the hand-off.
+   */
+  constructor(cfg: NatsPluginConfig, deps: { stateDir: string; logger: Logger; handoff: Handoff }) {
     this.log = deps.logger;
     this.retentionMs = cfg.alertmanager.stateRetentionHours * 3_600_000;
     this.path = join(deps.stateDir, "alertmanager.sqlite");
     // Host calls act as the plugin, not as whichever HTTP request triggered them (see relay/register.ts).
     const detached = AsyncLocalStorage.snapshot();
-    const handoff = deps.handoff ?? systemEventHandoff(deps.system);
+    const handoff = deps.handoff;
     this.receiver = new AlertReceiver({
       cfg: cfg.alertmanager,
       defaultAgent: cfg.defaultAgent,

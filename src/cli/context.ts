@@ -3,7 +3,7 @@ import type { GatewayRpcOpts } from "openclaw/plugin-sdk/gateway-runtime";
 import { connect, wsconnect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, parseConfig } from "../config/parse.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
-import { authOptions, isWebSocketUrl, serverList } from "../connection/options.ts";
+import { authOptions, dialTarget, isWebSocketUrl, serverList } from "../connection/options.ts";
 import { redactSecrets, redactUrl } from "../connection/redact.ts";
 import { errorMessage } from "../shared/logger.ts";
 import { pluginStateDir } from "../shared/paths.ts";
@@ -105,7 +105,8 @@ export class NatsCli {
     const url = flags.url ?? cfg.url;
     const credentials = flags.creds ? { credsFile: flags.creds } : flags.url ? undefined : cfg.credentials;
     const secrets = [credentials?.token, credentials?.pass, credentials?.nkeySeed, ...urlSecrets(url)];
-    const options = { servers: serverList(url), name, timeout: 5000, maxReconnectAttempts: 0, ...authOptions({ credentials, tls: cfg.tls }) };
+    const dial = dialTarget(url, credentials);
+    const options = { servers: dial.servers, name, timeout: 5000, maxReconnectAttempts: 0, ...authOptions({ credentials: dial.credentials, tls: cfg.tls }) };
     return { url, safeUrl: redactUrl(url), options, secrets };
   }
 
@@ -137,10 +138,10 @@ export class NatsCli {
    * Call a gateway method of the running gateway (the CLI runs in its own process). Connection
    * failures become a GatewayUnavailableError that says how to start the gateway.
    */
-  async callGateway(method: string, opts: GatewayRpcOpts, params: unknown = {}): Promise<Record<string, unknown>> {
+  async callGateway(method: string, opts: GatewayRpcOpts, params: unknown = {}, scopes: Array<"operator.read" | "operator.write"> = ["operator.read"]): Promise<Record<string, unknown>> {
     const { callGatewayFromCli, isGatewayClientRequestError } = await import("openclaw/plugin-sdk/gateway-runtime");
     try {
-      return await callGatewayFromCli(method, { ...opts, json: true }, params, { mode: "cli", progress: false, scopes: ["operator.read"] });
+      return await callGatewayFromCli(method, { ...opts, json: true }, params, { mode: "cli", progress: false, scopes });
     } catch (err) {
       const message = errorMessage(err).split("\n")[0];
       if (isGatewayClientRequestError(err) && /unknown method/i.test(message)) {
@@ -150,6 +151,8 @@ export class NatsCli {
           "openclaw plugins inspect nats; openclaw nats doctor names what is wrong; openclaw logs shows the plugin's lines",
         );
       }
+      // The method ran and said no to the input: its message names what was wrong.
+      if (isGatewayClientRequestError(err) && err.gatewayCode === "INVALID_REQUEST") throw new CliError(`${method}: ${message}`);
       if (isGatewayClientRequestError(err)) {
         throw new GatewayUnavailableError("refused", `the gateway refused ${method}: ${message}`, "check the gateway token (--token, OPENCLAW_GATEWAY_TOKEN or gateway.auth.token)");
       }

@@ -1,6 +1,10 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
+import { registerAudit } from "./commands/audit.ts";
 import { registerDoctor } from "./commands/doctor.ts";
+import { registerEvents } from "./commands/events.ts";
 import { registerImportConfig } from "./commands/import-config.ts";
+import { registerMigrate } from "./commands/migrate.ts";
+import { registerPermissions } from "./commands/permissions.ts";
 import { registerSend } from "./commands/send.ts";
 import { registerServer } from "./commands/server.ts";
 import { registerSetup } from "./commands/setup.ts";
@@ -15,7 +19,7 @@ export const CLI_DESCRIPTOR = { name: "nats", description: "NATS for OpenClaw ag
  * One entry per subcommand module; each adds its commands to `openclaw nats`. A module may be async
  * (to import host CLI helpers lazily, so the gateway never loads them).
  */
-const COMMANDS: Array<(nats: CliCommand, cli: NatsCli) => void | Promise<void>> = [registerStatusCommand, registerDoctor, registerSetup, registerServer, registerSend, registerImportConfig, registerUninstall];
+const COMMANDS: Array<(nats: CliCommand, cli: NatsCli) => void | Promise<void>> = [registerStatusCommand, registerDoctor, registerSetup, registerServer, registerSend, registerEvents, registerMigrate, registerPermissions, registerImportConfig, registerUninstall, registerAudit];
 
 export async function registerNatsCommands(host: HostCliContext): Promise<void> {
   const nats = host.program.command(CLI_DESCRIPTOR.name).description(CLI_DESCRIPTOR.description);

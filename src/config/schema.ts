@@ -44,7 +44,19 @@ export const InboxSchema = Type.Object(
     consumerName: Type.String({ minLength: 1, pattern: "^[^.*>\\s]+$", default: "openclaw-gateway" }),
     maxAgeHours: Type.Number({ minimum: 0, default: 168, description: "0 = keep until acked" }),
     ackWaitMs: Type.Integer({ minimum: 1000, default: 30_000 }),
-    maxDeliver: Type.Integer({ minimum: -1, default: 10 }),
+    maxDeliver: Type.Integer({ minimum: -1, default: 10, description: "deliveries before a message goes to the dead-letter stream; -1 = forever" }),
+    maxConcurrent: Type.Integer({ minimum: 1, maximum: 256, default: 8, description: "inbox messages handled at once (a long relay turn does not hold up the rest)" }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const DeadLetterStreamSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: "keep dead-letter copies in a bounded JetStream stream (when the server has JetStream)" }),
+    name: Type.String({ minLength: 1, pattern: "^[^.*>\\s]+$", default: "OPENCLAW_DLQ" }),
+    maxAgeHours: Type.Number({ minimum: 0, default: 168, description: "0 = no age limit" }),
+    maxMessages: Type.Integer({ minimum: 1, default: 10_000 }),
+    maxBytes: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024 }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -258,11 +270,41 @@ export const DashboardSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const WakeSchema = Type.Object(
+  {
+    maxHops: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 4,
+      description: "agent → agent hops a message may take (OpenClaw-Hops header); past it the send is refused, so agents cannot wake each other forever",
+    }),
+    urgentTurnsPerMinute: Type.Integer({
+      minimum: 1,
+      maximum: 600,
+      // 30: the storm (30 urgent messages for one agent in a minute) never waits on this guard even
+      // if no message rides another's turn; a loop or flood beyond that is coalesced instead of taking turns.
+      default: 30,
+      description: "wake turns one agent may start per minute; past it, urgent wakes are coalesced into one turn at the end of the window (counted in status)",
+    }),
+    turnTimeoutMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 300_000, description: "how long one wake turn may run before the next may start" }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true }),
     url: Type.String({ pattern: "^(nats|tls|ws|wss)://[^\\s]+$", default: "nats://127.0.0.1:4222" }),
     subjects: Type.Array(Subject, { default: ["agent.*.inbox"] }),
+    broadcastSubjects: Type.Array(Subject, {
+      default: ["system.broadcast"],
+      description: "subjects (of those in subjects) whose messages go to the main session of every agent this gateway hosts",
+    }),
+    queueGroup: Type.String({
+      pattern: "^[A-Za-z0-9_-]+$",
+      default: "openclaw-nats",
+      description: "NATS queue group of the wake subscriptions: gateways hosting the same agent share its messages",
+    }),
     credentials: Type.Optional(CredentialsSchema),
     tls: Type.Optional(TlsSchema),
     inboxPrefix: Type.String({
@@ -275,6 +317,7 @@ export const ConfigSchema = Type.Object(
     agentName: Type.Optional(Type.String({ minLength: 1 })),
     maxBodyBytes: Type.Integer({ minimum: 1, default: 64 * 1024 }),
     deadLetterSubject: Type.String({ minLength: 1, pattern: "^[^\\s*>]+$", default: "openclaw.nats.dlq" }),
+    deadLetterStream: DeadLetterStreamSchema,
     inbox: InboxSchema,
     tool: ToolSchema,
     events: EventsSchema,
@@ -284,11 +327,13 @@ export const ConfigSchema = Type.Object(
     trust: TrustSchema,
     alertmanager: AlertmanagerSchema,
     dashboard: DashboardSchema,
+    wake: WakeSchema,
   },
   { additionalProperties: false },
 );
 
 export type NatsPluginConfig = Static<typeof ConfigSchema>;
+export type WakeConfig = Static<typeof WakeSchema>;
 export type Credentials = Static<typeof CredentialsSchema>;
 export type TlsOptions = Static<typeof TlsSchema>;
 export type EventsConfig = Static<typeof EventsSchema>;

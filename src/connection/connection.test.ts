@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createBackoff } from "./backoff.ts";
-import { authOptions } from "./options.ts";
+import { authOptions, dialTarget } from "./options.ts";
 import { redactSecrets, redactUrl } from "./redact.ts";
 
 test("URLs and error text never show credentials", () => {
@@ -61,4 +61,12 @@ test("configSecrets finds every credential in the config; the redacting logger r
   log.info("seed SUAGENTSEEDXYZ token cred-token-1");
   assert.deepEqual(lines, ["cannot connect to nats://***@h1:4222,nats://***@h2:4222: bad pass ***", "header Authorization: Bearer *** refused", "seed *** token ***"]);
   assert.equal(redactUrl("nats://a:b@h1,nats://c:d@h2"), "nats://***@h1,nats://***@h2");
+});
+
+test("user-info in the URL is dialled as credentials (nats.js ignores it in server URLs); explicit credentials win", () => {
+  assert.deepEqual(dialTarget("nats://ops:p%40ss@h1:4222, nats://h2:4222"), { servers: ["nats://h1:4222", "nats://h2:4222"], credentials: { user: "ops", pass: "p@ss" } });
+  assert.deepEqual(dialTarget("tls://s3cr3t-token@h:4222"), { servers: ["tls://h:4222"], credentials: { token: "s3cr3t-token" } });
+  assert.deepEqual(dialTarget("nats://h:4222"), { servers: ["nats://h:4222"] });
+  assert.deepEqual(dialTarget("nats://ops:pw@h:4222", { token: "tok" }), { servers: ["nats://h:4222"], credentials: { token: "tok" } });
+  assert.deepEqual(authOptions({ credentials: dialTarget("ws://u:p@h:8080").credentials }), { user: "u", pass: "p" });
 });

@@ -1,7 +1,7 @@
 import { connect, wsconnect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { createBackoff } from "./backoff.ts";
-import { authOptions, isWebSocketUrl, serverList, type ConnectionSettings } from "./options.ts";
+import { authOptions, dialTarget, isWebSocketUrl, serverList, type ConnectionSettings } from "./options.ts";
 import { redactSecrets, redactUrl } from "./redact.ts";
 
 export interface LinkStatus {
@@ -28,6 +28,8 @@ export class NatsLink {
   private readonly state: LinkStatus = { connected: false, server: undefined, connects: 0, disconnects: 0, reconnects: 0, lastError: undefined };
   private readonly backoff;
   private started: Promise<void> | undefined;
+  /** Bumped by each start(): a loop from before a stop → start ends instead of running beside the new one. */
+  private generation = 0;
 
   constructor(settings: ConnectionSettings, log: Logger) {
     this.settings = settings;
@@ -55,8 +57,13 @@ export class NatsLink {
     return () => this.onConnectHandlers.delete(handler);
   }
 
+  /** Connect in the background; after stop(), start() connects again (a service stop → start). */
   start(): Promise<void> {
-    this.started ??= this.connectLoop();
+    if (!this.started) {
+      this.stopping = false;
+      this.generation++;
+      this.started = this.connectLoop(this.generation);
+    }
     return this.started;
   }
 
@@ -72,32 +79,34 @@ export class NatsLink {
   }
 
   private redact(text: string): string {
-    const c = this.settings.credentials;
+    const c = dialTarget(this.settings.url, this.settings.credentials).credentials;
     return redactSecrets(text, [c?.token, c?.pass, c?.nkeySeed]);
   }
 
   private options(): ConnectionOptions {
     const { maxAttempts } = this.settings.reconnect;
+    const { servers, credentials } = dialTarget(this.settings.url, this.settings.credentials);
     return {
-      servers: serverList(this.settings.url),
+      servers,
       name: this.settings.name,
       maxReconnectAttempts: maxAttempts,
       waitOnFirstConnect: true,
       reconnectDelayHandler: () => this.backoff.next(),
       ...(this.settings.inboxPrefix ? { inboxPrefix: this.settings.inboxPrefix } : {}),
-      ...authOptions(this.settings),
+      ...authOptions({ credentials, tls: this.settings.tls }),
     };
   }
 
-  private async connectLoop(): Promise<void> {
+  private async connectLoop(generation: number): Promise<void> {
     const target = serverList(this.settings.url).map(redactUrl).join(",");
     // waitOnFirstConnect makes the client retry the first connect itself; this loop only
     // covers a configuration the client gives up on (maxAttempts reached, auth rejected).
-    while (!this.stopping) {
+    const over = (): boolean => this.stopping || generation !== this.generation;
+    while (!over()) {
       try {
         const opts = this.options();
         const nc = isWebSocketUrl(this.settings.url) ? await wsconnect(opts) : await connect(opts);
-        if (this.stopping) {
+        if (over()) {
           await nc.close();
           return;
         }
@@ -105,8 +114,8 @@ export class NatsLink {
         this.onConnected(nc);
         this.watch(nc);
         const err = await nc.closed();
+        if (over()) return;
         this.state.connected = false;
-        if (this.stopping) return;
         this.state.lastError = err ? this.redact(errorMessage(err)) : "connection closed";
         this.log.warn(`nats: connection to ${target} closed (${this.state.lastError}); starting over`);
       } catch (err) {
@@ -164,6 +173,7 @@ export class NatsLink {
   /** Drain (flush pending publishes, finish subscriptions) and close. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.started = undefined;
     const nc = this.nc;
     this.nc = undefined;
     this.state.connected = false;

@@ -14,12 +14,52 @@ export interface ConnectionSettings {
   inboxPrefix?: string;
 }
 
+/**
+ * The reply-subject prefix of an agent's own connection (`events.agents.<id>` with credentials):
+ * `<inboxPrefix>.agent.<id>`, so a permission on it keeps the JetStream API's answers to that agent
+ * private (a shared `_INBOX.>` would let one agent read another's replies). Under the gateway's prefix,
+ * so permissions written for `<inboxPrefix>.>` still cover it.
+ */
+export function agentInboxPrefix(base: string | undefined, agentId: string): string {
+  return `${base ?? "_INBOX"}.agent.${agentId}`;
+}
+
 export function serverList(url: string): string[] {
   return url.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
 export function isWebSocketUrl(url: string): boolean {
   return /^wss?:\/\//i.test(serverList(url)[0] ?? "");
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * The servers to dial and the credentials to present. nats.js ignores user-info in server URLs, so a
+ * configured `nats://user:pass@host` (or `nats://token@host`) would connect without them: the user-info
+ * is taken out of every URL (percent-decoded) and used as credentials unless `credentials` is set, which
+ * wins. The first URL that carries user-info is the one used.
+ */
+export function dialTarget(url: string, credentials?: Credentials): { servers: string[]; credentials?: Credentials } {
+  let fromUrl: Credentials | undefined;
+  const servers = serverList(url).map((server) => {
+    const m = /^([a-z]+:\/\/)([^@/\s]*)@(.*)$/i.exec(server);
+    if (!m) return server;
+    const info = m[2] ?? "";
+    if (!fromUrl && info) {
+      const colon = info.indexOf(":");
+      fromUrl = colon === -1 ? { token: decode(info) } : { user: decode(info.slice(0, colon)), pass: decode(info.slice(colon + 1)) };
+    }
+    return `${m[1]}${m[3]}`;
+  });
+  const chosen = credentials ?? fromUrl;
+  return { servers, ...(chosen ? { credentials: chosen } : {}) };
 }
 
 /** Credentials and TLS as nats.js options. Secrets never leave this object. */

@@ -1,6 +1,7 @@
 import { stripMemoryBlock } from "../shared/memory-block.ts";
 import type { EventInput } from "./envelope.ts";
 import { referToReply, turnReply, turnUser, type Capture, type HookCtx } from "./mapping.ts";
+import { WAKE_TURN_MESSAGE } from "../wake/waker.ts";
 
 /** Records events and says which id each got (undefined when filtered or dropped). */
 export interface IdSink {
@@ -67,6 +68,8 @@ export class ConversationCapture {
   runStart(fullPrompt: string, ctx: HookCtx & { trigger?: string; senderId?: string }): void {
     if (ctx.trigger && INTERNAL_TRIGGERS.has(ctx.trigger)) return;
     const prompt = stripMemoryBlock(fullPrompt);
+    // A wake turn's message is this plugin's own line; the words it carries are recorded as wake.in.
+    if (normalise(prompt).startsWith(WAKE_TURN_MESSAGE)) return;
     const key = ctx.sessionKey;
     const text = normalise(prompt);
     const pending = key ? this.fresh(this.inbound, key) : [];

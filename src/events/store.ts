@@ -3,7 +3,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { AgentStreamConfig, EventsConfig } from "../config/schema.ts";
 import { NatsLink } from "../connection/link.ts";
-import type { ConnectionSettings } from "../connection/options.ts";
+import { agentInboxPrefix, dialTarget, type ConnectionSettings } from "../connection/options.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { LaneDrainer } from "../spool/drain.ts";
 import { Spool } from "../spool/spool.ts";
@@ -236,11 +236,12 @@ export class EventStore {
     }
     const settings: ConnectionSettings = {
       url,
-      credentials: override.credentials ?? base?.credentials,
+      // A per-agent URL with its own user-info speaks for itself; the default connection's credentials are not inherited then.
+      credentials: override.credentials ?? (override.url && dialTarget(override.url).credentials ? undefined : base?.credentials),
       tls: base?.tls,
       reconnect: base?.reconnect ?? { maxAttempts: -1, delayMs: 1000, maxDelayMs: 30_000 },
       name: `${base?.name ?? "openclaw"}-events-${agentId}`,
-      ...(base?.inboxPrefix ? { inboxPrefix: base.inboxPrefix } : {}),
+      inboxPrefix: agentInboxPrefix(base?.inboxPrefix, agentId),
     };
     return new NatsLink(settings, this.log);
   }
@@ -316,6 +317,7 @@ export class EventStore {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.stopped = false; // a service stop → start opens the spool again
     const spool = this.openSpool();
     if (!spool) return;
     for (const lane of this.lanes.values()) {
@@ -395,8 +397,9 @@ export class EventStore {
 
   /** Stops draining (waiting briefly for acks in flight) and closes the spool; unsent events stay for the next start. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     this.stopped = true;
+    this.started = false;
     if (this.maintainTimer) clearInterval(this.maintainTimer);
     await Promise.all([...this.lanes.values()].map((lane) => lane.drainer?.stop()));
     for (const entry of this.links.values()) {
@@ -404,6 +407,7 @@ export class EventStore {
       if (entry.owned) await entry.link.stop();
     }
     this.spool?.close();
+    this.spool = undefined;
   }
 
   // ---- the agent's path ---------------------------------------------------------------------

@@ -3,6 +3,7 @@ import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
 import type { Trust } from "../trust/trust.ts";
 import { NatsToolParameters, runNatsTool, toolSender, type NatsToolParams } from "../tool/nats-tool.ts";
+import { processHops } from "../wake/hops.ts";
 
 /** The tool signs what it publishes as the calling agent (Agent-Sender, this gateway's key; src/trust). */
 export function registerNatsTool(api: OpenClawPluginApi, cfg: NatsPluginConfig, link: NatsLink, trust: Pick<Trust, "signedHeaders">): void {
@@ -15,7 +16,8 @@ export function registerNatsTool(api: OpenClawPluginApi, cfg: NatsPluginConfig, 
       parameters: NatsToolParameters,
       execute: (_toolCallId: string, params: NatsToolParams) => {
         const from = toolSender(cfg, ctx.agentId);
-        return runNatsTool(link.current, cfg, from, params, (subject, payload) => trust.signedHeaders(subject, payload, from));
+        const caller = { sessionKey: ctx.sessionKey, hops: processHops().get(ctx.sessionKey) };
+        return runNatsTool(link.current, cfg, from, params, (subject, payload, into) => void trust.signedHeaders(subject, payload, from, into), caller);
       },
     }),
     { name: "nats" },

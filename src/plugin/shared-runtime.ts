@@ -5,13 +5,16 @@ import type { NatsPluginConfig } from "../config/schema.ts";
 import { DashboardService } from "../dashboard/service.ts";
 import { NatsLink } from "../connection/link.ts";
 import type { ConnectionSettings } from "../connection/options.ts";
+import { publishEventsHandle } from "../events/custom.ts";
 import { EventStore } from "../events/store.ts";
 import { MemoryService } from "../memory/service.ts";
 import { memoryEnabled } from "../memory/settings.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Trust } from "../trust/trust.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
+import { Hosting } from "../wake/hosting.ts";
 import { WakeService } from "./wake-service.ts";
+import type { InjectedListener, RelayHandler } from "../wake/dispatcher.ts";
 
 /**
  * Everything that must exist once per gateway process: the NATS connection, the wake subscriptions and
@@ -37,12 +40,20 @@ export class NatsRuntime {
   /** What /nats-dashboard reads and streams; only with dashboard.enabled. */
   readonly dashboard: DashboardService | undefined;
   private readonly stateDir: string;
+  private readonly logger: Logger;
+  private withdrawHandle: (() => void) | undefined;
   private started = false;
+  private claims: RuntimeClaim[] = [];
+  private owner: RuntimeClaim | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  /** The runtime this one replaced in the process slot (another config); stopped before this one starts. */
+  predecessor: NatsRuntime | undefined;
 
   constructor(cfg: NatsPluginConfig, deps: RuntimeDeps) {
     this.cfg = cfg;
     this.configKey = JSON.stringify(cfg);
     this.stateDir = deps.stateDir;
+    this.logger = deps.logger;
     const settings: ConnectionSettings = {
       url: cfg.url,
       credentials: cfg.credentials,
@@ -52,49 +63,113 @@ export class NatsRuntime {
       inboxPrefix: cfg.inboxPrefix,
     };
     this.link = new NatsLink(settings, deps.logger);
-    this.wake = new WakeService(cfg, deps.system, deps.logger);
+    this.wake = new WakeService(cfg, deps.system, deps.logger, new Hosting(deps.hostedAgents));
     this.trust = new Trust(cfg, deps.stateDir, deps.logger);
     this.wake.dispatcher.verifySender = (msg, mode) => this.trust.verify(msg, mode);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;
     this.agentProtocol = deps.agentProtocol ? new AgentProtocolService(deps.agentProtocol.settings, { ...deps.agentProtocol.host, trust: this.trust }) : undefined;
-    this.alerts = cfg.alertmanager.authToken ? new AlertService(cfg, { stateDir: deps.stateDir, system: deps.system, logger: deps.logger }) : undefined;
+    this.alerts = cfg.alertmanager.authToken ? new AlertService(cfg, { stateDir: deps.stateDir, logger: deps.logger, handoff: this.wake.dispatcher.handoff.deliverWake }) : undefined;
     this.dashboard = cfg.dashboard.enabled
       ? new DashboardService(cfg, { link: this.link, dispatcher: this.wake.dispatcher, events: this.events, alerts: this.alerts, logger: deps.logger })
       : undefined;
     this.memory = memoryEnabled(cfg) ? new MemoryService({ cfg, stateDir: deps.stateDir, events: this.events, link: this.link, logger: deps.logger }) : undefined;
   }
 
-  async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
-    mkdirSync(this.stateDir, { recursive: true });
-    this.wake.attach(this.link);
-    this.agentProtocol?.attach(this.link);
-    void this.link.start();
-    await this.events?.start();
-    await this.alerts?.start();
-    this.dashboard?.start();
-    this.memory?.start();
+  /**
+   * Start for one registration's service (`claim`: what that registration points the inbound handlers
+   * at). The first claim owns the runtime and binds its handlers; later claims of a running runtime
+   * only queue up, so no registration re-points a running runtime. Start and stop run one at a time.
+   */
+  start(claim: RuntimeClaim): Promise<void> {
+    return this.serial(async () => {
+      if (!this.claims.includes(claim)) this.claims.push(claim);
+      if (this.started) return;
+      // One runtime runs per process: a runtime built for an older config stops first (its spool is ours now).
+      const before = this.predecessor;
+      this.predecessor = undefined;
+      await before?.shutdown();
+      this.started = true;
+      this.bind(claim);
+      mkdirSync(this.stateDir, { recursive: true });
+      this.wake.attach(this.link);
+      this.agentProtocol?.attach(this.link);
+      void this.link.start();
+      await this.events?.start();
+      // Other plugins in this process record custom events through globalThis[Symbol.for("openclaw-nats.events")].
+      if (this.events) this.withdrawHandle = publishEventsHandle(this.events, this.logger);
+      await this.alerts?.start();
+      this.dashboard?.start();
+      this.memory?.start();
+    });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop for one registration's service. The owner's stop hands the runtime to the newest other claim
+   * (handlers re-bound once, subscriptions untouched); the last claim's stop stops everything.
+   */
+  stop(claim: RuntimeClaim): Promise<void> {
+    return this.serial(async () => {
+      this.claims = this.claims.filter((c) => c !== claim);
+      if (!this.started) return;
+      const next = this.claims.at(-1);
+      if (next) {
+        if (this.owner === claim) this.bind(next);
+        return;
+      }
+      await this.shutdownNow();
+    });
+  }
+
+  /** Stop regardless of claims (a runtime for a newer config takes over). */
+  shutdown(): Promise<void> {
+    return this.serial(() => this.shutdownNow());
+  }
+
+  /** Whether it runs, and how many registrations' services claim it (status, tests). */
+  lifecycle(): { started: boolean; claims: number } {
+    return { started: this.started, claims: this.claims.length };
+  }
+
+  private bind(claim: RuntimeClaim): void {
+    this.owner = claim;
+    this.wake.dispatcher.relay = claim.relay;
+    this.wake.dispatcher.onInjected = claim.onInjected;
+  }
+
+  private async shutdownNow(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.owner = undefined;
     this.dashboard?.stop();
     this.alerts?.stop();
     await this.wake.stop();
     await this.agentProtocol?.stop();
     await this.memory?.stop();
+    this.withdrawHandle?.();
     await this.events?.flush(2000);
     await this.events?.stop();
     await this.link.stop();
   }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** What one registration points the runtime's inbound handlers at (bound only while it owns the runtime). */
+export interface RuntimeClaim {
+  relay: RelayHandler | undefined;
+  onInjected: InjectedListener | undefined;
 }
 
 export interface RuntimeDeps {
   system: SystemRuntime;
   logger: Logger;
   stateDir: string;
+  /** The agents this gateway hosts, read from the live host config when the service starts. */
+  hostedAgents?: () => readonly string[];
   /** Host side of the agent protocol; given only when `agentProtocol.enabled`. */
   agentProtocol?: { settings: AgentProtocolSettings; host: Omit<AgentProtocolDeps, "trust"> };
 }
@@ -103,20 +178,15 @@ const SLOT = Symbol.for("openclaw-nats.runtime");
 type Slot = { [SLOT]?: NatsRuntime };
 
 /**
- * The process-wide runtime for this config: the existing one when the config matches, else a new one
- * (an instance registered with a new config gets its own; the old one is stopped by its own service).
+ * The process-wide runtime for this config: the existing one when the config matches (also after it was
+ * stopped: it starts again), else a new one that stops the old one before it starts (a config reload).
  */
 export function acquireRuntime(cfg: NatsPluginConfig, deps: RuntimeDeps): NatsRuntime {
   const slot = globalThis as Slot;
   const existing = slot[SLOT];
   if (existing && existing.configKey === JSON.stringify(cfg)) return existing;
   const created = new NatsRuntime(cfg, deps);
+  created.predecessor = existing;
   slot[SLOT] = created;
   return created;
-}
-
-/** Forget a stopped runtime so a later registration builds a fresh one. */
-export function releaseRuntime(rt: NatsRuntime): void {
-  const slot = globalThis as Slot;
-  if (slot[SLOT] === rt) delete slot[SLOT];
 }

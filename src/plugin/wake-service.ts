@@ -1,48 +1,82 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
-import type { Logger } from "../shared/logger.ts";
+import { errorMessage, type Logger } from "../shared/logger.ts";
+import { ensureDeadLetterStream, refusedReplies } from "../wake/dead-letter.ts";
 import { WakeDispatcher } from "../wake/dispatcher.ts";
 import { DurableInbox } from "../wake/durable-inbox.ts";
+import { Hosting } from "../wake/hosting.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { subscribeWake } from "../wake/subscriber.ts";
-import { errorMessage } from "../shared/logger.ts";
 
-/** Inbound side: core subscriptions, or the durable JetStream inbox when `inbox.durable` is on. */
+/**
+ * Inbound side: core subscriptions, or the durable JetStream inbox when `inbox.durable` is on (plus the
+ * core broadcast subscriptions either way). attach → stop → attach again gives a working service: one
+ * connect handler at a time, subscriptions made once per connection, nothing left behind by stop.
+ */
 export class WakeService {
   readonly dispatcher: WakeDispatcher;
+  readonly hosting: Hosting;
   private readonly cfg: NatsPluginConfig;
   private readonly log: Logger;
   private inbox: DurableInbox | undefined;
   private subs: Subscription[] = [];
   private subscribedOn: NatsConnection | undefined;
+  private dlqOn: NatsConnection | undefined;
+  private detach: (() => void) | undefined;
+  private active = false;
 
-  constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger) {
+  constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger, hosting: Hosting = new Hosting()) {
     this.cfg = cfg;
     this.log = log;
+    this.hosting = hosting;
     this.dispatcher = new WakeDispatcher(cfg, system, log);
   }
 
   attach(link: NatsLink): void {
-    link.onConnect(async (nc) => {
-      if (this.cfg.inbox.durable) {
-        this.inbox ??= new DurableInbox(this.cfg, this.dispatcher, this.log);
-        try {
-          await this.inbox.start(nc);
-        } catch (err) {
-          this.log.error(`nats: durable inbox unavailable: ${errorMessage(err)}`);
-        }
-        return;
-      }
-      if (this.subscribedOn === nc) return; // reconnect: nats.js restores the subscriptions itself
+    this.detach?.();
+    this.active = true;
+    this.hosting.refresh();
+    this.detach = link.onConnect((nc) => this.connected(nc));
+  }
+
+  private async connected(nc: NatsConnection): Promise<void> {
+    if (!this.active) return;
+    if (this.dlqOn !== nc) {
+      this.dlqOn = nc;
+      await ensureDeadLetterStream(nc, this.cfg, this.log);
+    }
+    if (this.subscribedOn !== nc) {
+      // Reconnects keep the connection object: nats.js restores the subscriptions itself.
+      for (const s of this.subs) s.unsubscribe();
       this.subscribedOn = nc;
-      this.subs = subscribeWake(nc, this.cfg.subjects, this.dispatcher, this.cfg.deadLetterSubject, this.log);
-    });
+      this.subs = subscribeWake(nc, this.cfg, this.dispatcher, this.hosting, this.log, { broadcastOnly: this.cfg.inbox.durable });
+    }
+    if (this.cfg.inbox.durable) {
+      this.inbox ??= new DurableInbox(this.cfg, this.dispatcher, this.log, this.hosting);
+      try {
+        await this.inbox.start(nc);
+      } catch (err) {
+        this.log.error(`nats: durable inbox unavailable: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  /** What status shows about the inbound side beyond the dispatcher's counts. */
+  status(): { hostedAgents: readonly string[] | "any"; refusedReplies: number; inbox?: DurableInbox["counts"] } {
+    return { hostedAgents: this.hosting.agents ?? "any", refusedReplies: refusedReplies.count, ...(this.inbox ? { inbox: { ...this.inbox.counts } } : {}) };
   }
 
   async stop(): Promise<void> {
+    this.active = false;
+    this.detach?.();
+    this.detach = undefined;
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];
-    await this.inbox?.stop();
+    this.subscribedOn = undefined;
+    this.dlqOn = undefined;
+    const inbox = this.inbox;
+    this.inbox = undefined;
+    await inbox?.stop();
   }
 }

@@ -37,3 +37,28 @@ export class TurnSlots {
     };
   }
 }
+
+/** The slice of the host's run waiting that holdUntilDone needs. */
+export type RunWaiter = (runId: string, timeoutMs: number) => Promise<{ status: string }>;
+
+/**
+ * Keep a slot until the run ends, at most `maxMs`. The host's agent.wait answers "pending" at once for a
+ * run waiting in its queue and "timeout" when its own wait ran out, so one wait is not enough: ask again
+ * (after `pollMs`) until the run is over (ok / error), the wait throws, or the deadline passes.
+ */
+export async function holdUntilDone(wait: RunWaiter, runId: string, maxMs: number, release: () => void, pollMs = 1000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  try {
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      const r = await wait(runId, left);
+      if (r.status !== "timeout" && r.status !== "pending") return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+    }
+  } catch {
+    // the host cannot tell any more; free the slot
+  } finally {
+    release();
+  }
+}

@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { NatsServer } from "../../test/harness/nats-server.ts";
 import { parseConfig } from "../config/parse.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -174,10 +174,8 @@ test("with a signer, the tool's message carries an Agent-Sender that verifies ov
       checks.push(check.trust === "verified" ? `${check.trust} ${check.user} ${check.name}` : JSON.stringify(check));
     },
   });
-  const sign = (subject: string, payload: Uint8Array) => {
-    const h = headers();
+  const sign = (subject: string, payload: Uint8Array, h: MsgHdrs) => {
     h.set("Agent-Sender", signSender({ signer: gatewayKey, account: "$G", subject, payload, name: "a" }));
-    return h;
   };
   await runNatsTool(nc, cfg, "a", { action: "publish", to: "b", message: "fyi" }, sign);
   await nc.flush();

@@ -39,3 +39,20 @@ test("with a token, POST <relay.path> is one plugin-auth route on the gateway se
   assert.deepEqual(f.routes, [{ path: "/relay/notify", auth: "plugin", match: "exact" }]);
   assert.match(f.lines[0] ?? "", /POST \/relay\/notify on the gateway port/);
 });
+
+test("notify_agent is a hop: the target acts on hop n + 1; past maxHops the turn is refused before it starts", async () => {
+  const { HopContext } = await import("../wake/hops.ts");
+  const { hopGuardedNotify } = await import("./register.ts");
+  const hops = new HopContext();
+  const started: string[] = [];
+  const notify = hopGuardedNotify(async (_c, req) => (started.push(req.sessionKey), { ok: false as const, kind: "failed" as const, error: "x" }), hops, 2);
+  const caller = { id: "a", via: "tool" as const, auth: "in-process" as const };
+  await notify(caller, { sessionKey: "agent:b:main", message: "1" }, "agent:a:main");
+  assert.equal(hops.get("agent:b:main"), 1);
+  await notify(caller, { sessionKey: "agent:a:main", message: "2" }, "agent:b:main");
+  assert.equal(hops.get("agent:a:main"), 2);
+  const refused = await notify(caller, { sessionKey: "agent:b:main", message: "3" }, "agent:a:main");
+  assert.deepEqual(started, ["agent:b:main", "agent:a:main"]);
+  assert.equal(refused.ok, false);
+  assert.match(refused.ok ? "" : refused.error, /hop limit reached: this message is hop 3, maxHops is 2/);
+});

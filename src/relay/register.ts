@@ -9,7 +9,8 @@ import { hostTurnRuntime, type Detached } from "./host-runtime.ts";
 import { createNotifyHandler, type TokenOwner } from "./http-route.ts";
 import { natsRelayHandler } from "./nats-relay.ts";
 import { notifyTool } from "./notify-tool.ts";
-import { Relay } from "./relay.ts";
+import { Relay, type NotifyResult } from "./relay.ts";
+import { HopContext, hopLimitReason, processHops } from "../wake/hops.ts";
 
 type RelayApi = Pick<OpenClawPluginApi, "registerTool" | "registerHttpRoute" | "runtime">;
 
@@ -38,17 +39,30 @@ export function registerRelayHttp(api: Pick<OpenClawPluginApi, "registerHttpRout
   return true;
 }
 
+type NotifyFn = (caller: Parameters<Relay["notify"]>[0], req: Parameters<Relay["notify"]>[1]) => Promise<NotifyResult>;
+
+/** notify_agent is an in-process agent → agent hop: the target session acts on hop n + 1 of the calling session's chain; past maxHops it is refused. */
+export function hopGuardedNotify(notify: NotifyFn, hops: HopContext, maxHops: number) {
+  return async (caller: Parameters<NotifyFn>[0], req: Parameters<NotifyFn>[1], fromSession: string | undefined): Promise<NotifyResult> => {
+    const hop = hops.get(fromSession) + 1;
+    if (hop > maxHops) return { ok: false, kind: "forbidden", error: `refused: ${hopLimitReason(hop, maxHops)}` };
+    hops.set(req.sessionKey, hop);
+    return notify(caller, req);
+  };
+}
+
 /**
  * The relay: the notify_agent tool, POST /notify and the NATS `deliver` / `expectReply` path, all on the
  * host's in-process runtime (api.runtime.subagent). Host calls run in the async context captured here,
  * at registration, so that they act as the plugin and not as whichever caller triggered them.
  */
-export function registerRelay(api: RelayApi, cfg: NatsPluginConfig, dispatcher: WakeDispatcher, trust: Trust, log: Logger): Relay {
+export function registerRelay(api: RelayApi, cfg: NatsPluginConfig, dispatcher: Pick<WakeDispatcher, "relay">, trust: Trust, log: Logger): Relay {
   const detached: Detached = AsyncLocalStorage.snapshot();
   const { timeoutMs, maxTimeoutMs, maxConcurrent, maxConcurrentPerSession } = cfg.relay;
   const settings = { mayTakeTurn: trust.mayTakeTurn.bind(trust), timeoutMs, maxTimeoutMs, maxConcurrent, maxConcurrentPerSession };
   const relay = new Relay(settings, hostTurnRuntime(api.runtime, detached), log);
-  api.registerTool((ctx) => notifyTool((caller, req) => relay.notify(caller, req), ctx, log), { name: "notify_agent" });
+  const notifyWithHops = hopGuardedNotify((caller, req) => relay.notify(caller, req), processHops(), cfg.wake.maxHops);
+  api.registerTool((ctx) => notifyTool((caller, req) => notifyWithHops(caller, req, ctx.sessionKey), ctx, log), { name: "notify_agent" });
   registerRelayHttp(api, cfg, relay, log);
   dispatcher.relay = natsRelayHandler(relay, trust);
   return relay;

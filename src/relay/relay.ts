@@ -1,7 +1,7 @@
 import type { Logger } from "../shared/logger.ts";
 import type { Caller, TurnDecision } from "../trust/caller.ts";
 import { frameName } from "../wake/route.ts";
-import { TurnSlots } from "./limits.ts";
+import { holdUntilDone, TurnSlots } from "./limits.ts";
 import { agentOf, runTurn, type SessionInfo, type SessionRoute, type TurnOutcome, type TurnRequest, type TurnRuntime } from "./run-turn.ts";
 
 export type { Caller };
@@ -188,7 +188,7 @@ export class Relay {
       throw err;
     }
     if (outcome.kind !== "running") slot.release();
-    else void this.rt.wait(outcome.runId, this.settings.maxTimeoutMs).catch(() => undefined).finally(slot.release);
+    else void holdUntilDone((id, ms) => this.rt.wait(id, ms), outcome.runId, this.settings.maxTimeoutMs, slot.release);
     return outcome;
   }
 

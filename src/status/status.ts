@@ -30,7 +30,13 @@ export interface PluginStatus extends EventStoreCompatStatus {
     injected: number;
     rejected: number;
     relayed: number;
-    /** message arrival → system event enqueued and wake requested, in µs */
+    /** inbound messages refused for an OpenClaw-Hops above wake.maxHops */
+    hopLimited?: number;
+    /** the durable hand-off: messages handed over, injection entries committed, waits at the host's 32-entry cap, first turns, memory-only fallbacks */
+    handoff?: { messages: number; entries: number; capWaits: number; firstTurns: number; systemEvents: number; failed: number };
+    /** wake turns started, urgent wakes coalesced into a running or rate-limited turn */
+    turns?: { wakes: number; turns: number; coalesced: number; rateLimited: number; failed: number };
+    /** message arrival → committed to the host (next-turn injection) and wake asked, in µs */
     injectMicros: LatencySummary;
     /** the part of injectMicros spent in the host's enqueue + wake calls */
     hostMicros: LatencySummary;
@@ -93,6 +99,8 @@ export function formatStatus(s: PluginStatus, opts: { markdown?: boolean; now?: 
     `NATS: ${c.connected ? `connected to ${c.server}` : `not connected (${c.url})`} · disconnects ${c.disconnects}${c.lastError ? ` · last error: ${c.lastError}` : ""}`,
     `Wake: ${s.wake.subjects.join(", ")}${s.wake.durableInbox ? " (durable inbox)" : ""} · received ${s.wake.received}, injected ${s.wake.injected}, rejected ${s.wake.rejected}, relayed ${s.wake.relayed}`,
   ];
+  const wt = s.wake.turns;
+  if (wt) lines.push(`Wake turns: ${wt.turns} started · ${wt.coalesced} urgent wakes coalesced · ${wt.rateLimited} rate-limited · hop-limited ${s.wake.hopLimited ?? 0}`);
   const e = s.events;
   if ("enabled" in e) lines.push("Events: off");
   else {

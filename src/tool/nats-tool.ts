@@ -1,7 +1,9 @@
 import { Type, type Static } from "typebox";
-import { errors, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { errors, headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { PrioritySchema } from "../wake/message.ts";
+import { HOPS_HEADER } from "../wake/hops.ts";
+import { resolveTarget } from "../wake/route.ts";
 import { checkToolSubject, resolveToolSubject } from "./subject-policy.ts";
 
 export const NatsToolParameters = Type.Object(
@@ -40,10 +42,24 @@ export function toolSender(cfg: Pick<NatsPluginConfig, "agentName" | "defaultAge
 }
 
 /** Headers authenticating one publish (the Agent-Sender signature over these exact bytes); undefined: publish unsigned. */
-export type ToolSigner = (subject: string, payload: Uint8Array) => MsgHdrs | undefined;
+export type ToolSigner = (subject: string, payload: Uint8Array, into: MsgHdrs) => void;
+
+/** Who is calling: the session the tool runs in and the hops of what it is acting on (src/wake/hops.ts). */
+export interface ToolCaller {
+  sessionKey?: string;
+  /** Hops of the message the calling session is acting on; this send is hop + 1. */
+  hops?: number;
+}
 
 /** Publish or request on behalf of an agent. Errors are NatsToolError with a sentence the model can act on. */
-export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPluginConfig, from: string, params: NatsToolParams, sign?: ToolSigner): Promise<ToolResult> {
+export async function runNatsTool(
+  nc: NatsConnection | undefined,
+  cfg: NatsPluginConfig,
+  from: string,
+  params: NatsToolParams,
+  sign?: ToolSigner,
+  caller: ToolCaller = {},
+): Promise<ToolResult> {
   let subject: string;
   try {
     subject = resolveToolSubject(params);
@@ -51,9 +67,19 @@ export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPlugi
   } catch (err) {
     throw new NatsToolError(err instanceof Error ? err.message : String(err));
   }
+  const askAgent = params.action === "request" && AGENT_INBOX.test(subject);
+  // Waiting for one's own answer deadlocks: the reply needs a turn of the very session that is waiting.
+  if (askAgent && caller.sessionKey && resolveTarget({ to: params.to }, cfg.defaultAgent, subject).sessionKey === caller.sessionKey) {
+    throw new NatsToolError(`a request to ${subject} would wait for your own session (${caller.sessionKey}) to answer; publish instead, or ask another agent`);
+  }
+  const hops = (caller.hops ?? 0) + 1;
+  if (hops > cfg.wake.maxHops) {
+    throw new NatsToolError(
+      `refused: this would be hop ${hops} of a chain of agent messages (maxHops ${cfg.wake.maxHops}); the agents may be messaging each other in a loop — stop and report instead`,
+    );
+  }
   if (!nc || nc.isClosed()) throw new NatsToolError("NATS is not connected; try again later");
   const priority = params.priority ?? "normal";
-  const askAgent = params.action === "request" && AGENT_INBOX.test(subject);
   const timeout = params.timeoutMs ?? (askAgent ? cfg.relay.timeoutMs : cfg.tool.defaultTimeoutMs);
   const json = JSON.stringify({
     from,
@@ -64,14 +90,16 @@ export async function runNatsTool(nc: NatsConnection | undefined, cfg: NatsPlugi
     metadata: { timestamp: new Date().toISOString(), source: "nats-tool" },
   });
   const payload = new TextEncoder().encode(json);
-  const headers = sign?.(subject, payload);
+  const headers = natsHeaders();
+  headers.set(HOPS_HEADER, String(hops));
+  sign?.(subject, payload, headers);
   if (params.action === "publish") {
-    nc.publish(subject, payload, headers ? { headers } : undefined);
+    nc.publish(subject, payload, { headers });
     await nc.flush();
-    return { content: [{ type: "text", text: `published to ${subject}` }], details: { ok: true, action: "publish", subject } };
+    return { content: [{ type: "text", text: `published to ${subject}` }], details: { ok: true, action: "publish", subject, hops } };
   }
   try {
-    const reply = await nc.request(subject, payload, { timeout: askAgent ? timeout + ANSWER_GRACE_MS : timeout, ...(headers ? { headers } : {}) });
+    const reply = await nc.request(subject, payload, { timeout: askAgent ? timeout + ANSWER_GRACE_MS : timeout, headers });
     const text = reply.string();
     return { content: [{ type: "text", text }], details: { ok: true, action: "request", subject, reply: text } };
   } catch (err) {

@@ -44,7 +44,7 @@ export function auditConfig(cfg: NatsPluginConfig, opts: { stateDir?: string } =
       severity: r.allowedTargets ? "warn" : "critical",
       title: "NATS relay open to unsigned callers",
       detail:
-        "relay.trustUnsignedCallers is true: any client that can publish to a wake subject can claim any `from` and get a turn that answers it (expectReply) or speaks to a user's channel (deliver)" +
+        "relay.trustUnsignedCallers is true: every client that can publish to a wake subject can claim any `from` and get a turn that answers it (expectReply) or speaks to a user's channel (deliver)" +
         (r.allowedTargets ? "; allowedTargets then only checks that claimed name." : ", in every session (no relay.allowedTargets)."),
       remediation: "Remove relay.trustUnsignedCallers and give each sender a key in relay.callers (signed Agent-Sender header); see the README, Security.",
     });
@@ -90,7 +90,7 @@ export function auditConfig(cfg: NatsPluginConfig, opts: { stateDir?: string } =
           checkId: "plugins.nats.trust.seed_file_readable",
           severity: "warn",
           title: "NATS signing seed readable by others",
-          detail: `${seedFile} (mode ${mode.toString(8)}) holds the key this gateway's agents sign with; whoever reads it can speak as any of them.`,
+          detail: `${seedFile} (mode ${mode.toString(8)}) holds the key this gateway's agents sign with; whoever reads it can speak as each of them.`,
           remediation: `chmod 600 ${seedFile}`,
         });
       }

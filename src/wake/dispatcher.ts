@@ -4,8 +4,10 @@ import type { SenderCheck, VerifiableMessage } from "../trust/sender.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { injectWake, type SystemRuntime } from "./inject.ts";
 import { parseWakeMessage, type WakeMessage } from "./message.ts";
-import { checkSubjectBinding, resolveTarget, type WakeTarget } from "./route.ts";
+import { checkSubjectBinding, formatWakeText, resolveTarget, type WakeTarget } from "./route.ts";
 import { Reservoir } from "../shared/reservoir.ts";
+import { WakeHandoff } from "./handoff.ts";
+import { hopLimitReason, processHops, readHops, type HopContext } from "./hops.ts";
 
 /** What the sender gets back on its reply subject. */
 export type Receipt = { ok: true; [key: string]: unknown } | { ok: false; error: string };
@@ -25,10 +27,15 @@ export type SenderVerifier = (msg: VerifiableMessage, mode: "live" | "stored") =
 export interface DispatchMeta {
   headers?: MsgHdrs;
   stored?: boolean;
+  /** Overrides the routed target (a broadcast names each hosted agent's main session). */
+  target?: WakeTarget;
 }
 
 /** Told about each message handed to an agent as a system event (the event store records it as `wake.in`). */
 export type InjectedListener = (e: { message: WakeMessage; target: WakeTarget; priority: string; subject: string; queued: boolean }) => void;
+
+/** How the message reached the host: durably in the session store, as a new session's first turn, or in memory. */
+export type HandedVia = "injection" | "turn" | "system-event";
 
 /** One handled message, kept for the dashboard's "last wakes". */
 export interface RecentWake {
@@ -52,7 +59,11 @@ export class WakeDispatcher {
   relay: RelayHandler | undefined;
   onInjected: InjectedListener | undefined;
   verifySender: SenderVerifier | undefined;
-  readonly counts = { received: 0, injected: 0, rejected: 0, relayed: 0 };
+  readonly counts = { received: 0, injected: 0, rejected: 0, relayed: 0, hopLimited: 0 };
+  /** The durable hand-off (next-turn injections + wake turns); without a host (unit tests) the system-event path is used. */
+  readonly handoff: WakeHandoff;
+  /** Hops of what each session is acting on; the nats tool sends one more. */
+  readonly hops: HopContext = processHops();
   /** Time from message arrival to event enqueued + wake requested, last 1024 system-event wakes. */
   readonly injectMicros = new Reservoir(1024);
   /** The part of injectMicros spent inside the host's enqueueSystemEvent + requestHeartbeat. */
@@ -64,6 +75,7 @@ export class WakeDispatcher {
     this.cfg = cfg;
     this.system = system;
     this.log = log;
+    this.handoff = new WakeHandoff({ urgentTurnsPerMinute: cfg.wake.urgentTurnsPerMinute, turnTimeoutMs: cfg.wake.turnTimeoutMs }, log);
   }
 
   parse(data: Uint8Array, subject: string): { ok: true; message: WakeMessage; target: WakeTarget } | { ok: false; reason: string } {
@@ -78,11 +90,19 @@ export class WakeDispatcher {
     this.counts.received++;
     const parsed = this.parse(data, subject);
     if (!parsed.ok) return this.reject(parsed.reason, subject);
-    const { message, target } = parsed;
+    const { message } = parsed;
+    const target = meta.target ?? parsed.target;
     const seen = { at: Date.now(), subject, from: message.from, sessionKey: target.sessionKey };
     // A failing signature is tampering or replay: refused even for a plain wake (agent protocol §13.7).
     const sender = this.verifySender?.({ subject, data, headers: meta.headers }, meta.stored ? "stored" : "live") ?? { trust: "absent" };
     if (sender.trust === "rejected") return this.reject(sender.reason, subject, seen);
+    const hops = readHops(meta.headers);
+    if (!hops.ok) return this.reject(hops.reason, subject, seen);
+    if (hops.hops > this.cfg.wake.maxHops) {
+      this.counts.hopLimited++;
+      return this.reject(hopLimitReason(hops.hops, this.cfg.wake.maxHops), subject, seen);
+    }
+    this.hops.set(target.sessionKey, hops.hops);
     if (message.deliver || message.expectReply) {
       if (!this.relay) return this.reject("deliver/expectReply need the relay, which is not running", subject, seen);
       const outcome = await this.relay(message, target, sender);
@@ -93,7 +113,7 @@ export class WakeDispatcher {
     }
     const priority = message.priority ?? "normal";
     const hostStart = performance.now();
-    const result = injectWake(this.system, target, priority, message.from, message.body);
+    const result = await this.inject(target, priority, message.from, message.body);
     this.hostMicros.add((performance.now() - hostStart) * 1000);
     this.counts.injected++;
     this.injectMicros.add((performance.now() - arrivedAt) * 1000);
@@ -103,8 +123,21 @@ export class WakeDispatcher {
       this.log.warn(`nats: recording the wake from ${message.from} failed: ${errorMessage(err)}`);
     }
     this.remember({ ...seen, outcome: "injected", priority, queued: result.queued });
-    this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (queued=${result.queued})`);
+    this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (via ${result.via})`);
     return { kind: "handled", receipt: { ok: true, sessionKey: target.sessionKey, priority, queued: result.queued } };
+  }
+
+  /**
+   * Resolves only once the host holds the message: with a host, committed to the session store (or the
+   * first turn of a new session started); a failure throws, so the durable inbox naks and redelivers.
+   */
+  private async inject(target: WakeTarget, priority: WakeMessage["priority"] & string, from: string, body: string): Promise<{ queued: boolean; via: HandedVia }> {
+    if (!this.handoff.available) {
+      const r = injectWake(this.system, target, priority, from, body);
+      return { queued: r.queued, via: "system-event" };
+    }
+    const r = await this.handoff.deliver(target, formatWakeText(priority, from, body), priority === "urgent");
+    return { queued: true, via: r.via };
   }
 
   private reject(reason: string, subject: string, seen?: Omit<RecentWake, "outcome">): DispatchOutcome {

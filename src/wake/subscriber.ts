@@ -1,31 +1,87 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import { replyProblem } from "../agent-protocol/subjects.ts";
+import type { NatsPluginConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
-import { deadLetter } from "./dead-letter.ts";
+import { broadcastQueue, dispatchBroadcast } from "./broadcast.ts";
+import { deadLetter, refusedReplies } from "./dead-letter.ts";
 import type { WakeDispatcher } from "./dispatcher.ts";
+import type { Hosting } from "./hosting.ts";
+import { isBroadcastSubject, wakeLayout } from "./layout.ts";
+import { subjectMatches } from "../shared/subjects.ts";
+
+type WakeSubscriptionConfig = Pick<NatsPluginConfig, "subjects" | "broadcastSubjects" | "queueGroup" | "deadLetterSubject" | "defaultAgent">;
 
 /**
- * Core-NATS subscriptions on the configured subjects. nats.js re-subscribes after every reconnect,
- * so this runs once per connection object.
+ * Core-NATS subscriptions: the configured subjects, `agent.*.…` expanded to the hosted agents, in the
+ * queue group (gateways hosting the same agent share its messages; a request for an agent nobody hosts
+ * gets "no responders"); broadcast subjects without a queue group (every gateway, every hosted agent).
+ * nats.js re-subscribes after every reconnect, so this runs once per connection object.
  */
-export function subscribeWake(nc: NatsConnection, subjects: string[], dispatcher: WakeDispatcher, dlqSubject: string, log: Logger): Subscription[] {
-  return subjects.map((subject) => {
-    const sub = nc.subscribe(subject, {
-      callback: (err, msg) => {
-        if (err) {
-          log.warn(`nats: subscription ${subject} error: ${errorMessage(err)}`);
-          return;
-        }
-        void handle(nc, msg, dispatcher, dlqSubject, log, performance.now());
-      },
+export function subscribeWake(nc: NatsConnection, cfg: WakeSubscriptionConfig, dispatcher: WakeDispatcher, hosting: Hosting, log: Logger, opts: { broadcastOnly?: boolean } = {}): Subscription[] {
+  const layout = wakeLayout(cfg, hosting.agents);
+  if (!opts.broadcastOnly) for (const s of layout.notHosted) log.info(`nats: not subscribing to ${s}: this gateway does not host that agent (hosted: ${hosting.describe()})`);
+  // With the durable inbox the work subjects come from JetStream; broadcasts stay core (every gateway takes them).
+  const work = opts.broadcastOnly ? [] : [...new Set([...[...layout.byAgent.values()].flat(), ...layout.shared])];
+  const subs: Subscription[] = [];
+  const subscribe = (subject: string, queue: string | undefined, onMsg: (msg: Msg, arrivedAt: number) => Promise<void>): void => {
+    subs.push(
+      nc.subscribe(subject, {
+        ...(queue ? { queue } : {}),
+        callback: (err, msg) => {
+          if (err) {
+            log.warn(`nats: subscription ${subject} error: ${errorMessage(err)}`);
+            return;
+          }
+          void onMsg(msg, performance.now());
+        },
+      }),
+    );
+  };
+  const onWork = async (msg: Msg, arrivedAt: number): Promise<void> => {
+    if (isBroadcastSubject(cfg, msg.subject)) return; // the broadcast subscription takes it
+    await guarded(nc, msg, cfg.deadLetterSubject, log, async () => {
+      const away = hosting.notHostedTarget(dispatcher, msg.data, msg.subject);
+      if (away) return { kind: "rejected", reason: `agent "${away}" is not hosted by this gateway (hosted: ${hosting.describe()})` };
+      return dispatcher.dispatch(msg.data, msg.subject, arrivedAt, { headers: msg.headers });
     });
-    log.info(`nats: subscribed to ${subject}`);
-    return sub;
-  });
+  };
+  const done = new Set<string>();
+  // One log line per configured subject, naming what it was expanded to for the hosted agents.
+  for (const configured of cfg.subjects) {
+    const mine = work.filter((w) => !done.has(w) && subjectMatches(configured, w));
+    if (mine.length === 0) continue;
+    for (const w of mine) {
+      done.add(w);
+      subscribe(w, cfg.queueGroup, onWork);
+    }
+    const shown = mine.length === 1 && mine[0] === configured ? "" : ` as ${mine.join(", ")}`;
+    log.info(`nats: subscribed to ${configured}${shown} (queue group ${cfg.queueGroup})`);
+  }
+  // One subscription per hosted agent, in that agent's broadcast queue group: every agent of the
+  // deployment gets a broadcast once, also an agent that two gateways host.
+  const agents = hosting.agents ?? [cfg.defaultAgent];
+  for (const pattern of layout.broadcast) {
+    for (const agentId of agents) {
+      subscribe(pattern, broadcastQueue(cfg.queueGroup, agentId), (msg, arrivedAt) => guarded(nc, msg, cfg.deadLetterSubject, log, () => dispatchBroadcast(dispatcher, agentId, msg, arrivedAt)));
+    }
+    log.info(`nats: subscribed to broadcast ${pattern} for ${agents.join(", ")}`);
+  }
+  return subs;
 }
 
-async function handle(nc: NatsConnection, msg: Msg, dispatcher: WakeDispatcher, dlqSubject: string, log: Logger, arrivedAt: number): Promise<void> {
+type Outcome = Awaited<ReturnType<WakeDispatcher["dispatch"]>>;
+
+/** Reply-subject check, dispatch, receipt or dead letter; nothing thrown escapes. */
+async function guarded(nc: NatsConnection, msg: Msg, dlqSubject: string, log: Logger, run: () => Promise<Outcome>): Promise<void> {
+  const unsafe = msg.reply ? replyProblem(msg.reply) : undefined;
+  if (unsafe) {
+    // The gateway answers with its own permissions: a `$KV.…` / `$JS.API.…` reply would act on the sender's behalf.
+    refusedReplies.count++;
+    deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, reason: `reply subject ${msg.reply!.slice(0, 120)} is ${unsafe}; not handled, not answered` }, log);
+    return;
+  }
   try {
-    const outcome = await dispatcher.dispatch(msg.data, msg.subject, arrivedAt, { headers: msg.headers });
+    const outcome = await run();
     if (outcome.kind === "rejected") {
       deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, reply: msg.reply, reason: outcome.reason }, log);
       return;

@@ -1,8 +1,8 @@
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
-import { NatsServer } from "../../test/harness/nats-server.ts";
+import { NatsServer, natsServerPerFile } from "../../test/harness/nats-server.ts";
 import { parseConfig } from "../config/parse.ts";
 import { NatsLink } from "../connection/link.ts";
 import { WakeService } from "../plugin/wake-service.ts";
@@ -36,19 +36,10 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-let server: NatsServer;
-let client: NatsConnection;
-before(async () => {
-  server = await NatsServer.start();
-  client = await connect({ servers: server.url });
-});
-after(async () => {
-  await client.close();
-  await server.stop();
-});
+const nats = natsServerPerFile();
 
 function startPlugin(raw: Record<string, unknown>) {
-  const cfg = parseConfig({ url: server.url, ...raw });
+  const cfg = parseConfig({ url: nats.server.url, ...raw });
   const link = new NatsLink({ url: cfg.url, reconnect: cfg.reconnect, name: "test" }, log);
   const rec = recordingSystem();
   const wake = new WakeService(cfg, rec.system, log);
@@ -62,10 +53,10 @@ test("urgent wakes now, normal and low only enqueue; receipts answer requests", 
   after(p.stop);
   await p.link.ready();
   await until(() => logs.some((l) => l.includes("subscribed to agent.*.inbox")));
-  const reply = await client.request("agent.ops.inbox", JSON.stringify({ from: "alertmanager", body: "Service X is down", priority: "urgent" }));
+  const reply = await nats.client.request("agent.ops.inbox", JSON.stringify({ from: "alertmanager", body: "Service X is down", priority: "urgent" }));
   assert.deepEqual(reply.json(), { ok: true, sessionKey: "agent:ops:main", priority: "urgent", queued: true });
-  client.publish("agent.ops.inbox", JSON.stringify({ from: "cron", body: "daily report", priority: "normal" }));
-  client.publish("agent.ops.inbox", JSON.stringify({ from: "cron", body: "fyi", priority: "low", sessionKey: "agent:ops:telegram:direct:42" }));
+  nats.client.publish("agent.ops.inbox", JSON.stringify({ from: "cron", body: "daily report", priority: "normal" }));
+  nats.client.publish("agent.ops.inbox", JSON.stringify({ from: "cron", body: "fyi", priority: "low", sessionKey: "agent:ops:telegram:direct:42" }));
   await until(() => p.enqueued.length === 3);
   assert.deepEqual(p.enqueued, [
     { text: "[URGENT from alertmanager] Service X is down", sessionKey: "agent:ops:main" },
@@ -81,7 +72,7 @@ test("invalid messages get an error reply, a log line and a DLQ copy with the re
   after(p.stop);
   await p.link.ready();
   await until(() => logs.filter((l) => l.includes("subscribed to")).length >= 2);
-  const dlq = client.subscribe("openclaw.nats.dlq");
+  const dlq = nats.client.subscribe("openclaw.nats.dlq");
   const cases: Array<[string, RegExp]> = [
     ["{not json", /^invalid JSON/],
     [JSON.stringify({ from: "x", body: "y", priority: "asap" }), /priority: must be one of/],
@@ -89,7 +80,7 @@ test("invalid messages get an error reply, a log line and a DLQ copy with the re
     [JSON.stringify({ body: "y" }), /missing from/],
   ];
   for (const [data, reason] of cases) {
-    const reply = await client.request("agent.ops.inbox", data);
+    const reply = await nats.client.request("agent.ops.inbox", data);
     const r = reply.json<{ ok: boolean; error: string }>();
     assert.equal(r.ok, false);
     assert.match(r.error, reason);
@@ -150,13 +141,13 @@ test("durable inbox: messages sent while nobody listens are injected once, after
   let p = startPlugin(cfg);
   await until(() => logs.some((l) => l.includes("durable inbox INBOX_T/gw consuming")));
   await p.stop();
-  const js = jetstream(client);
+  const js = jetstream(nats.client);
   await js.publish("dur.ops.inbox", JSON.stringify({ from: "a", body: "while down 1", priority: "urgent" }), { msgID: "m1" });
   await js.publish("dur.ops.inbox", JSON.stringify({ from: "a", body: "while down 2" }), { msgID: "m2" });
   const again = await js.publish("dur.ops.inbox", JSON.stringify({ from: "a", body: "while down 1", priority: "urgent" }), { msgID: "m1" });
   assert.equal(again.duplicate, true);
   await js.publish("dur.ops.inbox", "{bad", { msgID: "m3" });
-  const dlq = client.subscribe("openclaw.nats.dlq", { max: 1 });
+  const dlq = nats.client.subscribe("openclaw.nats.dlq", { max: 1 });
   p = startPlugin(cfg);
   await until(() => p.enqueued.length === 2, 10_000);
   for await (const m of dlq) assert.match(m.json<{ reason: string }>().reason, /invalid JSON/);

@@ -2,7 +2,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Alertmanager, type PostedAlert } from "../harness/alertmanager.ts";
 import type { TestGateway } from "../harness/gateway.ts";
-import { promptText, type RecordedRequest, type ScriptedModel } from "../harness/model-server.ts";
+import { promptText, type ScriptedModel } from "../harness/model-server.ts";
+import { turnText } from "../harness/turns.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { startStack, type Stack } from "../harness/stack.ts";
 
@@ -18,15 +19,6 @@ async function notificationsAfter(am: Alertmanager, from: number, n: number, tim
     if (Date.now() > deadline) throw new Error(`Alertmanager sent ${total - failed - from} of ${n} notifications (failed ${failed})\n${am.logs().slice(-3000)}`);
     await sleep(250);
   }
-}
-
-/**
- * The system events of a model request as the agent reads them. The host hands them over as a JSON
- * string literal ("Conversation data (data, not instructions)"); decoded here so assertions read plainly.
- */
-function systemText(req: RecordedRequest): string {
-  const quoted = promptText(req).match(/^"System: .*"$/gm) ?? [];
-  return quoted.map((q) => JSON.parse(q) as string).join("\n");
 }
 
 async function delivered(am: Alertmanager): Promise<number> {
@@ -65,7 +57,7 @@ describe("a real Alertmanager → POST /alertmanager on a real gateway", () => {
   test("a fired critical alert reaches the agent's model request as an urgent wake, annotations quoted", async () => {
     await am.post([disk]);
     const req = await model.waitFor((r) => promptText(r).includes("disk /var at 97% on db-1 (am-e2e)"), 90_000);
-    const text = systemText(req);
+    const text = turnText(req); // the wake as the turn carries it (a durable next-turn injection, not a system event)
     assert.match(text, /\[URGENT from alertmanager\] Alert group firing: 1 firing \(1 new\), 0 resolved\. Receiver "openclaw", group \{"alertname": "DiskFull"\}\./);
     assert.match(text, /summary: "disk \/var at 97% on db-1 \(am-e2e\)"/);
     assert.ok(text.includes(`description: ${JSON.stringify(disk.annotations?.description)}`), "the description stays one quoted line");
@@ -91,7 +83,6 @@ describe("a real Alertmanager → POST /alertmanager on a real gateway", () => {
   test("resolving the alert brings the resolved note to the session that was woken", async () => {
     await am.post([{ ...disk, endsAt: new Date().toISOString() }]);
     const req = await model.waitFor((r) => promptText(r).includes("[URGENT from alertmanager] Alert group resolved: 0 firing, 1 resolved (1 just now)"), 90_000);
-    // the host prefixes every line of a system event with "System: "
-    assert.match(systemText(req), /System: Resolved:\nSystem: 1\. "DiskFull" severity "critical"/);
+    assert.match(turnText(req), /Resolved:\n1\. "DiskFull" severity "critical"/);
   });
 });

@@ -106,7 +106,7 @@ test("setup: checks the server, creates the streams, writes plugins.entries.nats
   const run = await h.run(["nats", "setup", "--url", server.url, "--durable-inbox"]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /stream openclaw-events: created/);
-  assert.match(run.stdout, /inbox stream OPENCLAW_INBOX and consumer openclaw-gateway: created/);
+  assert.match(run.stdout, /inbox stream OPENCLAW_INBOX and consumer openclaw-gateway-main: created/);
   assert.match(run.stdout, /next:[\s\S]*openclaw nats doctor/);
   assert.ok(!run.stdout.includes(PASSWORD) && !run.stderr.includes(PASSWORD), "the password is not printed");
   assert.deepEqual((await streamNames()).sort(), ["OPENCLAW_INBOX", "openclaw-events"]);
@@ -125,7 +125,7 @@ test("setup: checks the server, creates the streams, writes plugins.entries.nats
   assert.match(run.stderr, /strip JSON5 comments/);
   const doctor = await h.run(["nats", "doctor", "--json"]);
   const checks = jsonOut<{ checks: Array<{ title: string; status: string }> }>(doctor).checks;
-  for (const title of ["stream openclaw-events", "inbox OPENCLAW_INBOX", "consumer openclaw-gateway"]) assert.equal(checks.find((c) => c.title === title)?.status, "ok", `${title} after setup`);
+  for (const title of ["stream openclaw-events", "inbox OPENCLAW_INBOX", "consumer openclaw-gateway-main"]) assert.equal(checks.find((c) => c.title === title)?.status, "ok", `${title} after setup`);
 
   // uninstall without --purge: lists, turns the plugin off, deletes nothing.
   const spool = Spool.open({ path: join(h.pluginDir, "event-spool.sqlite"), maxBytes: 1 << 20 });
@@ -134,7 +134,7 @@ test("setup: checks the server, creates the streams, writes plugins.entries.nats
   const keep = await h.run(["nats", "uninstall"]);
   assert.equal(keep.code, 0, keep.stderr);
   assert.match(keep.stdout, /stream\s+openclaw-events/);
-  assert.match(keep.stdout, /consumer\s+OPENCLAW_INBOX\/openclaw-gateway/);
+  assert.match(keep.stdout, /consumer\s+OPENCLAW_INBOX\/openclaw-gateway-main/);
   assert.match(keep.stdout, /spool\s+.*event-spool\.sqlite\s+\(1 unpublished event\(s\)\)/);
   assert.match(keep.stdout, /nothing is deleted without --purge/);
   assert.equal((JSON.parse(h.readConfig()) as Record<string, any>).plugins.entries.nats.enabled, false);

@@ -67,7 +67,13 @@ describe("the NATS dashboard in a real headless Chromium", () => {
   test("inside the Control UI: the NATS tab loads, its numbers change when events flow, the feed shows them, pause holds them", async () => {
     const page: Page = await browser.context.newPage();
     const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
+    // The host's own Control UI (its /assets/ bundles) throws in its sidebar agent roster once wake turns
+    // (subagent.run) exist in the session list ("childLoadParentKeys" of undefined, openclaw 2026.9.6); that
+    // is not this page. Every other uncaught error, ours included, still fails the test.
+    page.on("pageerror", (e) => {
+      if (/\/assets\/[\w.-]+\.js/.test(e.stack ?? "") && !(e.stack ?? "").includes("nats-dashboard")) return;
+      errors.push(e.message);
+    });
     await page.goto(`${gw.httpUrl}/#token=${gw.token}`);
     await page.getByRole("link", { name: "NATS", exact: true }).or(page.getByText("NATS", { exact: true })).first().click({ timeout: 60_000 });
     const frame = page.frameLocator("iframe.plugin-tab-embed__frame");

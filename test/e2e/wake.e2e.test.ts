@@ -18,7 +18,7 @@ describe("wake through a real gateway", () => {
 
   before(async () => {
     stack = await startStack({
-      gateway: (url) => ({ plugins: [natsPlugin({ url, events: { enabled: false } })], readyLog: /nats: subscribed to agent\.\*\.inbox/ }),
+      gateway: (url) => ({ plugins: [natsPlugin({ url, events: { enabled: false } })], readyLog: /nats: subscribed to agent\.\*\.inbox/, timeoutMs: 300_000 }),
     });
     ({ model, gw, nc } = stack);
   });
@@ -27,7 +27,7 @@ describe("wake through a real gateway", () => {
   test("an urgent message reaches the model prompt as a system event", async () => {
     const reply = await nc.request("agent.main.inbox", JSON.stringify({ from: "alertmanager", body: "Service X is down (urgent-1)", priority: "urgent" }), { timeout: 5000 });
     assert.deepEqual(reply.json(), { ok: true, sessionKey: "agent:main:main", priority: "urgent", queued: true });
-    const req = await model.waitFor((r) => promptText(r).includes("[URGENT from alertmanager] Service X is down (urgent-1)"), 60_000);
+    const req = await model.waitFor((r) => promptText(r).includes("[URGENT from alertmanager] Service X is down (urgent-1)"), 240_000);
     assert.ok(req);
   });
 
@@ -39,7 +39,7 @@ describe("wake through a real gateway", () => {
     await sleep(5000);
     assert.equal(model.requests.length, before, "no model call for normal or low");
     nc.publish("agent.main.inbox", JSON.stringify({ from: "pager", body: "db failover (urgent-2)", priority: "urgent" }));
-    const req = await model.waitFor((r) => promptText(r).includes("db failover (urgent-2)"), 60_000);
+    const req = await model.waitFor((r) => promptText(r).includes("db failover (urgent-2)"), 240_000);
     assert.match(promptText(req), /\[NORMAL from cron\] nightly report ready \(normal-1\)/);
     assert.match(promptText(req), /\[LOW from cron\] disk at 60% \(low-1\)/);
   });
@@ -63,7 +63,8 @@ describe("durable inbox through a real gateway", () => {
       gw = await TestGateway.start({
         model,
         plugins: [natsPlugin({ url: server.url, inbox: { durable: true }, events: { enabled: false } })],
-        readyLog: /durable inbox OPENCLAW_INBOX\/openclaw-gateway consuming/,
+        readyLog: /durable inbox OPENCLAW_INBOX\/openclaw-gateway-main consuming/,
+        timeoutMs: 300_000,
       });
       await gw.stop();
       const js = jetstream(nc);

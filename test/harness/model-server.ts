@@ -80,7 +80,9 @@ export class ScriptedModel {
   }
 
   static async start(): Promise<ScriptedModel> {
-    const server = createServer();
+    // The host's fetch reuses idle connections; with Node's 5 s default the server may close one just as a
+    // slow (loaded) gateway sends its next request on it (UND_ERR_SOCKET, "fetch failed"). close() ends them all.
+    const server = createServer({ keepAliveTimeout: 120_000 });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(0, "127.0.0.1", () => resolve());

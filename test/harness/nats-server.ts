@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { after, before } from "node:test";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
@@ -139,4 +141,21 @@ export async function startCluster(size = 3): Promise<NatsServer[]> {
     ),
   );
   return servers;
+}
+
+/**
+ * One nats-server and a nats.js client on it for a whole test file: registers the file's before/after
+ * hooks and returns the handles (filled in once `before` ran).
+ */
+export function natsServerPerFile(): { server: NatsServer; client: NatsConnection } {
+  const handles = {} as { server: NatsServer; client: NatsConnection };
+  before(async () => {
+    handles.server = await NatsServer.start();
+    handles.client = await connect({ servers: handles.server.url });
+  });
+  after(async () => {
+    await handles.client?.close();
+    await handles.server?.stop();
+  });
+  return handles;
 }

@@ -1,5 +1,6 @@
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { nanos } from "@nats-io/transport-node";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { hostedAgentIds } from "../../wake/hosting.ts";
+import { expectedInboxConsumers, inboxConsumerConfig, inboxStreamConfig } from "../../wake/layout.ts";
 import { ConfigError, parseConfig } from "../../config/parse.ts";
 import type { NatsPluginConfig } from "../../config/schema.ts";
 import { redactConfig, redactSecrets } from "../../connection/redact.ts";
@@ -112,7 +113,7 @@ export function registerSetup(nats: CliCommand, cli: NatsCli): void {
                 steps.push(`stream ${spec.name}: ${r.outcome}${r.message ? ` (${r.message})` : ""}`);
               }
             }
-            if (cfg.inbox.durable) steps.push(await provisionInbox(jsm, cfg));
+            if (cfg.inbox.durable) steps.push(await provisionInbox(jsm, cfg, hostedAgentIds(cli.host.config)));
           }
         } finally {
           await conn.close();
@@ -150,18 +151,19 @@ export function registerSetup(nats: CliCommand, cli: NatsCli): void {
 }
 
 /**
- * The durable inbox's stream and consumer with the settings the gateway gives them (src/wake/durable-inbox.ts),
- * so messages published before the gateway first starts are kept.
+ * The durable inbox's stream and the consumers of the agents this config hosts, built exactly as the
+ * gateway builds them (src/wake/layout.ts), so messages published before the gateway first starts are kept.
  */
-async function provisionInbox(jsm: JetStreamManager, cfg: NatsPluginConfig): Promise<string> {
-  const { streamName, consumerName, maxAgeHours, ackWaitMs, maxDeliver } = cfg.inbox;
+async function provisionInbox(jsm: JetStreamManager, cfg: NatsPluginConfig, hosted: string[]): Promise<string> {
+  const stream = inboxStreamConfig(cfg);
+  const consumers = expectedInboxConsumers(cfg, hosted);
   try {
-    await jsm.streams.info(streamName);
-    return `inbox stream ${streamName}: exists (the gateway brings it to the config at start)`;
+    await jsm.streams.info(stream.name);
+    return `inbox stream ${stream.name}: exists (the gateway brings it and its consumers to the config at start)`;
   } catch (err) {
     if (!isStreamNotFound(err)) throw err;
-    await jsm.streams.add({ name: streamName, subjects: cfg.subjects, storage: StorageType.File, retention: RetentionPolicy.Workqueue, max_age: nanos(maxAgeHours * 3_600_000), duplicate_window: nanos(120_000) });
-    await jsm.consumers.add(streamName, { durable_name: consumerName, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: nanos(ackWaitMs), max_deliver: maxDeliver });
-    return `inbox stream ${streamName} and consumer ${consumerName}: created`;
+    await jsm.streams.add(stream);
+    for (const c of consumers) await jsm.consumers.add(stream.name, inboxConsumerConfig(cfg, c, stream.subjects));
+    return `inbox stream ${stream.name} and consumer ${consumers.map((c) => c.name).join(", ")}: created`;
   }
 }

@@ -25,20 +25,30 @@ interface Item {
 /** The streams and consumer this plugin creates, as configured, that exist on the server. */
 async function natsItems(jsm: JetStreamManager, cfg: NatsPluginConfig): Promise<Item[]> {
   const items: Item[] = [];
-  const names = [...eventSpecs(cfg).map((s) => s.name), cfg.inbox.streamName];
+  const names = [...eventSpecs(cfg).map((s) => s.name), cfg.inbox.streamName, ...(cfg.deadLetterStream.enabled ? [cfg.deadLetterStream.name] : [])];
   for (const name of new Set(names)) {
     try {
       const info = await jsm.streams.info(name);
       items.push({ kind: "stream", name, detail: `${info.state.messages} message(s), ${info.state.bytes} bytes` });
       if (name === cfg.inbox.streamName) {
-        const ci = await jsm.consumers.info(name, cfg.inbox.consumerName).catch(() => undefined);
-        if (ci) items.push({ kind: "consumer", name: `${name}/${cfg.inbox.consumerName}`, detail: `${ci.num_pending} pending` });
+        for (const c of await inboxConsumerNames(jsm, cfg)) {
+          const ci = await jsm.consumers.info(name, c).catch(() => undefined);
+          if (ci) items.push({ kind: "consumer", name: `${name}/${c}`, detail: `${ci.num_pending} pending` });
+        }
       }
     } catch (err) {
       if (!isStreamNotFound(err)) throw err;
     }
   }
   return items;
+}
+
+/** The inbox consumers the plugin made: `<consumerName>` and `<consumerName>-<agentId>` (whichever gateway made them). */
+async function inboxConsumerNames(jsm: JetStreamManager, cfg: NatsPluginConfig): Promise<string[]> {
+  const out: string[] = [];
+  const base = cfg.inbox.consumerName;
+  for await (const ci of jsm.consumers.list(cfg.inbox.streamName)) if (ci.name === base || ci.name.startsWith(`${base}-`)) out.push(ci.name);
+  return out;
 }
 
 function size(path: string): number {

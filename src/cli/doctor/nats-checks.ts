@@ -4,6 +4,7 @@ import type { NatsPluginConfig } from "../../config/schema.ts";
 import { redactSecrets } from "../../connection/redact.ts";
 import { compareStream, isStreamNotFound, streamSpec, type StreamSpec } from "../../events/stream.ts";
 import { errorMessage } from "../../shared/logger.ts";
+import { expectedInboxConsumers, inboxStreamConfig } from "../../wake/layout.ts";
 import type { ConnectionTarget, NatsCli } from "../context.ts";
 import { fail, ok, skip, warn, type CheckResult } from "./check.ts";
 
@@ -80,19 +81,21 @@ export async function jetstreamCheck(nc: NatsConnection, cfg: NatsPluginConfig):
 }
 
 /** The events stream(s) on this connection and, with a durable inbox, its stream and consumer. */
-export async function streamChecks(jsm: JetStreamManager, cfg: NatsPluginConfig): Promise<CheckResult[]> {
+export async function streamChecks(jsm: JetStreamManager, cfg: NatsPluginConfig, hosted?: readonly string[]): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   if (cfg.events.enabled) for (const spec of eventSpecs(cfg)) out.push(await eventStreamCheck(jsm, spec));
   else out.push(skip("streams", "events stream", "event store off"));
-  if (cfg.inbox.durable) out.push(...(await inboxChecks(jsm, cfg)));
+  if (cfg.inbox.durable) out.push(...(await inboxChecks(jsm, cfg, hosted)));
   return out;
 }
 
-/** The specs of the streams on the default connection, as the event store builds them. */
+/** The specs of the streams on the default connection's server, as the event store builds them. */
 export function eventSpecs(cfg: NatsPluginConfig): StreamSpec[] {
   const byStream = new Map<string, string[]>([[cfg.events.streamName, [cfg.events.subjectPrefix]]]);
   for (const agent of Object.values(cfg.events.agents)) {
-    if (agent.url || agent.credentials) continue; // on its own connection
+    // On another server: checked and created there. Own credentials on this server: the gateway's user
+    // creates the stream (an isolated agent user may not create or change streams, see `openclaw nats permissions`).
+    if (agent.url && agent.url !== cfg.url) continue;
     const name = agent.streamName ?? cfg.events.streamName;
     byStream.set(name, [...(byStream.get(name) ?? []), agent.subjectPrefix ?? cfg.events.subjectPrefix]);
   }
@@ -117,16 +120,18 @@ async function eventStreamCheck(jsm: JetStreamManager, spec: StreamSpec): Promis
   }
 }
 
-async function inboxChecks(jsm: JetStreamManager, cfg: NatsPluginConfig): Promise<CheckResult[]> {
-  const { streamName, consumerName } = cfg.inbox;
+async function inboxChecks(jsm: JetStreamManager, cfg: NatsPluginConfig, hosted: readonly string[] | undefined): Promise<CheckResult[]> {
+  // The same layout the gateway builds (src/wake/layout.ts): one stream, one consumer per hosted agent.
+  const want = inboxStreamConfig(cfg);
+  const { streamName } = cfg.inbox;
   const title = `inbox ${streamName}`;
   let streamResult: CheckResult;
   try {
     const info = await jsm.streams.info(streamName);
     const c = info.config;
-    const missing = cfg.subjects.filter((s) => !(c.subjects ?? []).includes(s));
-    if (c.retention !== RetentionPolicy.Workqueue || c.storage !== StorageType.File) {
-      streamResult = fail("inbox", title, `exists with retention "${c.retention}" and storage "${c.storage}"; the durable inbox needs "workqueue" and "file"`, `recreate it: nats stream rm ${streamName} (its messages are lost), then restart the gateway`);
+    const missing = want.subjects.filter((s) => !(c.subjects ?? []).includes(s));
+    if (c.retention !== want.retention || c.storage !== want.storage) {
+      streamResult = warn("inbox", title, `exists with retention "${c.retention}" and storage "${c.storage}"; the durable inbox wants "${want.retention}" and "${want.storage}" (the gateway uses it as it is)`, `recreate it: nats stream rm ${streamName} (its messages are lost), then restart the gateway`);
     } else if (missing.length > 0) {
       streamResult = warn("inbox", title, `does not cover ${missing.join(", ")}`, "restart the gateway: it updates the stream's subjects to plugins.entries.nats.config.subjects");
     } else streamResult = ok("inbox", title, `matches the config (${info.state.messages} message(s) waiting)`);
@@ -134,17 +139,21 @@ async function inboxChecks(jsm: JetStreamManager, cfg: NatsPluginConfig): Promis
     if (!isStreamNotFound(err)) return [fail("inbox", title, `cannot look it up: ${errorMessage(err)}`, "allow publish to $JS.API.> for this user")];
     return [warn("inbox", title, "does not exist yet: wake messages published now are not kept", "start the gateway (it creates the inbox) or run `openclaw nats setup`")];
   }
-  try {
-    const ci = await jsm.consumers.info(streamName, consumerName);
-    const consumer =
-      ci.config.ack_policy === AckPolicy.Explicit
-        ? ok("inbox", `consumer ${consumerName}`, `present (${ci.num_pending} pending, ${ci.num_ack_pending} awaiting ack, ${ci.num_redelivered} redelivered)`)
-        : fail("inbox", `consumer ${consumerName}`, `ack policy "${ci.config.ack_policy}", the inbox needs "explicit"`, `nats consumer rm ${streamName} ${consumerName}, then restart the gateway`);
-    return [streamResult, consumer];
-  } catch (err) {
-    const missing = err instanceof JetStreamApiError && /consumer not found/i.test(err.message);
-    return [streamResult, missing ? warn("inbox", `consumer ${consumerName}`, "does not exist yet", "start the gateway: it creates the consumer") : fail("inbox", `consumer ${consumerName}`, errorMessage(err), "allow publish to $JS.API.> for this user")];
+  const out = [streamResult];
+  for (const { name } of expectedInboxConsumers(cfg, hosted)) {
+    try {
+      const ci = await jsm.consumers.info(streamName, name);
+      out.push(
+        ci.config.ack_policy === AckPolicy.Explicit
+          ? ok("inbox", `consumer ${name}`, `present (${ci.num_pending} pending, ${ci.num_ack_pending} awaiting ack, ${ci.num_redelivered} redelivered)`)
+          : fail("inbox", `consumer ${name}`, `ack policy "${ci.config.ack_policy}", the inbox needs "explicit"`, `nats consumer rm ${streamName} ${name}, then restart the gateway`),
+      );
+    } catch (err) {
+      const missing = err instanceof JetStreamApiError && /consumer not found/i.test(err.message);
+      out.push(missing ? warn("inbox", `consumer ${name}`, "does not exist yet", "start the gateway: it creates the consumer") : fail("inbox", `consumer ${name}`, errorMessage(err), "allow publish to $JS.API.> for this user"));
+    }
   }
+  return out;
 }
 
 /**

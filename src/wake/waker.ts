@@ -1,0 +1,174 @@
+import { randomUUID } from "node:crypto";
+import { errorMessage, type Logger } from "../shared/logger.ts";
+import type { WakeHost } from "./host.ts";
+import type { WakeTarget } from "./route.ts";
+
+/**
+ * The message of a wake turn. The NATS messages themselves reach the model as the turn's next-turn
+ * injections (appended after the turn's message, so a new session's first turn — whose message is the first NATS message — keeps them in order), drained by the host when the turn's prompt is built.
+ */
+export const WAKE_TURN_MESSAGE = "[nats] New messages for you follow. Act on them.";
+
+const WINDOW_MS = 60_000;
+const START_RETRY_MS = 180_000;
+const START_RETRY_EVERY_MS = 1000;
+
+export interface WakerSettings {
+  /** Wake turns one agent may start per minute; past it, wakes wait for the window and are counted. */
+  urgentTurnsPerMinute: number;
+  /** How long to wait for one wake turn before the next may start. */
+  turnTimeoutMs: number;
+}
+
+interface SessionState {
+  running: boolean;
+  /** An urgent wake arrived while a turn ran: one more turn after it. */
+  pending: boolean;
+}
+
+/**
+ * Starts agent turns for urgent messages through subagent.run, which the host's heartbeat flood guard
+ * (5 heartbeat runs a minute per agent, then deferred by up to ~45 s) never sees. One turn per session
+ * at a time: wakes that arrive while it runs are coalesced into one follow-up turn, which drains every
+ * message committed meanwhile (each seen once, in order). Above `urgentTurnsPerMinute` per agent the
+ * follow-up waits for the window (still one turn for all of them) and the wait is counted.
+ */
+export class Waker {
+  readonly counts = { wakes: 0, turns: 0, coalesced: 0, rateLimited: 0, failed: 0 };
+  private readonly sessions = new Map<string, SessionState>();
+  private readonly starts = new Map<string, number[]>();
+  private readonly host: () => WakeHost | undefined;
+  private readonly settings: WakerSettings;
+  private readonly log: Logger;
+  private stopped = false;
+
+  constructor(host: () => WakeHost | undefined, settings: WakerSettings, log: Logger) {
+    this.host = host;
+    this.settings = settings;
+    this.log = log;
+  }
+
+  /**
+   * Wake the session now, or coalesce into the turn already running. With `message`, the first turn
+   * carries that text as its message (a session with no row yet: the turn creates it); the promise
+   * then resolves once that turn was accepted, and rejects when it could not start.
+   */
+  wake(target: WakeTarget, message?: string): Promise<void> {
+    this.counts.wakes++;
+    const state = this.sessions.get(target.sessionKey);
+    if (state?.running && message === undefined) {
+      state.pending = true;
+      this.counts.coalesced++;
+      return Promise.resolve();
+    }
+    const s: SessionState = state ?? { running: false, pending: false };
+    this.sessions.set(target.sessionKey, s);
+    if (s.running) {
+      // A turn runs and this text has no durable home: it needs its own turn, after the current one.
+      return this.afterCurrent(target, s, message);
+    }
+    return this.run(target, s, message);
+  }
+
+  /** Sessions with a wake turn running now. */
+  get running(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.running) n++;
+    return n;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async afterCurrent(target: WakeTarget, s: SessionState, message: string | undefined): Promise<void> {
+    while (s.running) await sleep(100);
+    return this.wake(target, message);
+  }
+
+  private run(target: WakeTarget, s: SessionState, firstMessage: string | undefined): Promise<void> {
+    s.running = true;
+    let started!: () => void;
+    let failed!: (err: Error) => void;
+    const accepted = new Promise<void>((res, rej) => {
+      started = res;
+      failed = rej;
+    });
+    void (async () => {
+      let message = firstMessage;
+      let first = true;
+      try {
+        do {
+          s.pending = false;
+          const host = this.host();
+          if (!host || this.stopped) throw new Error("the host runtime is not available");
+          const wait = this.rateDelay(target.agentId);
+          if (wait > 0) {
+            this.counts.rateLimited++;
+            if (first) started();
+            await sleep(wait);
+          }
+          // A coalesced follow-up is needed only when something is still waiting (another turn may have drained it).
+          if (message === undefined && !first && (host.pendingInjections(target.sessionKey, target.agentId) ?? 0) === 0) break;
+          const { runId } = await this.start(target, message ?? WAKE_TURN_MESSAGE);
+          this.recordStart(target.agentId);
+          this.counts.turns++;
+          if (first) started();
+          first = false;
+          message = undefined;
+          const status = await host.waitTurn(runId, this.settings.turnTimeoutMs);
+          if (status !== "ok") this.log.warn(`nats: wake turn ${runId} in ${target.sessionKey} ended with ${status}`);
+        } while (s.pending && !this.stopped);
+      } catch (err) {
+        this.counts.failed++;
+        this.log.error(`nats: could not start a wake turn in ${target.sessionKey}: ${errorMessage(err)}`);
+        if (first) failed(err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        s.running = false;
+        if (first) started();
+      }
+    })();
+    return accepted;
+  }
+
+  /**
+   * Start one turn. The host refuses turns while the gateway is still starting ("agent unavailable during
+   * gateway startup") — exactly when a restart's recovery and a durable-inbox backlog arrive — so a refusal
+   * is retried for a while before it counts as a failure.
+   */
+  private async start(target: WakeTarget, message: string): Promise<{ runId: string }> {
+    const deadline = Date.now() + START_RETRY_MS;
+    let logged = false;
+    for (;;) {
+      try {
+        // The newest registration each try: a registry swap during startup makes an older one refuse.
+        const host = this.host();
+        if (!host) throw new Error("the host runtime is not available");
+        return await host.startTurn({ sessionKey: target.sessionKey, message, idempotencyKey: `nats-wake:${randomUUID()}` });
+      } catch (err) {
+        if (Date.now() > deadline || this.stopped) throw err;
+        if (!logged) this.log.info(`nats: wake turn in ${target.sessionKey} not started yet (${errorMessage(err)}); retrying`);
+        logged = true;
+        await sleep(START_RETRY_EVERY_MS);
+      }
+    }
+  }
+
+  /** ms until this agent may start another wake turn (0: now). */
+  private rateDelay(agentId: string): number {
+    const now = Date.now();
+    const recent = (this.starts.get(agentId) ?? []).filter((t) => t > now - WINDOW_MS);
+    this.starts.set(agentId, recent);
+    if (recent.length < this.settings.urgentTurnsPerMinute) return 0;
+    return recent[recent.length - this.settings.urgentTurnsPerMinute]! + WINDOW_MS - now;
+  }
+
+  private recordStart(agentId: string): void {
+    const list = this.starts.get(agentId) ?? [];
+    list.push(Date.now());
+    this.starts.set(agentId, list);
+  }
+}
+
+/** Unref: a wake waiting for its rate window must not keep a stopping process alive. */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());

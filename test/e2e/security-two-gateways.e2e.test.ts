@@ -1,0 +1,102 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TestGateway } from "../harness/gateway.ts";
+import { ScriptedModel } from "../harness/model-server.ts";
+import { NatsServer } from "../harness/nats-server.ts";
+import { natsPlugin } from "../harness/nats-plugin.ts";
+import { newSender } from "../harness/signed.ts";
+import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
+import { readmeBlock, readmePluginConfig, withObserver } from "./security-config.ts";
+
+// The README's configuration (c): two gateways, each with its own NATS user, wake subjects, reply prefix,
+// event stream and signing key; alice (gw-a) and bob (gw-b) ask each other with the nats tool. Both the
+// nats-server config and gw-a's plugin config are read from README.md; gw-b's is gw-a's mirrored.
+
+type Answer = { ok: boolean; from?: string; body?: string; error?: string };
+process.env.GW_A_PASSWORD = randomBytes(12).toString("hex");
+process.env.GW_B_PASSWORD = randomBytes(12).toString("hex");
+process.env.OBSERVER_PASSWORD = randomBytes(12).toString("hex");
+
+/** gw-a's config as gw-b's: every a-side name swapped with its b-side twin. */
+function mirror(cfg: object): Record<string, unknown> {
+  const pairs: Array<[string, string]> = [["alice", "bob"], ["gw-a", "gw-b"], ["gwa", "gwb"], ["GW_A", "GW_B"]];
+  let text = JSON.stringify(cfg);
+  pairs.forEach(([a, b], i) => (text = text.split(a).join(`\u0000${i}a`).split(b).join(a).split(`\u0000${i}a`).join(b)));
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+describe("security (c): two gateways on least privilege whose agents talk to each other", { timeout: 600_000 }, () => {
+  let server: NatsServer;
+  let model: ScriptedModel;
+  let gwA: TestGateway;
+  let gwB: TestGateway;
+  const keyA = newSender();
+  const keyB = newSender();
+
+  before(async () => {
+    server = await NatsServer.start({ config: withObserver(readmeBlock("conf", "(c) two gateways")) });
+    model = await ScriptedModel.start();
+    model.reply((req) => {
+      const agent = agentOf(req);
+      const last = lastUserText(req);
+      if (hasToolResult(req)) return { text: `${agent} got: ${toolResultText(req)}` };
+      const ask = /^ASK (\S+) (.+)$/.exec(last);
+      if (ask) return { toolCalls: [{ name: "nats", arguments: { action: "request", to: ask[1], message: ask[2] } }] };
+      return { text: `${agent} answers ${/\((c-[a-z0-9-]+)\)/.exec(last)?.[1] ?? "?"}` };
+    });
+    const dir = mkdtempSync(join(tmpdir(), "two-gw-"));
+    const seedA = join(dir, "gw-a.nk");
+    const seedB = join(dir, "gw-b.nk");
+    writeFileSync(seedA, `${keyA.seed}\n`, { mode: 0o600 });
+    writeFileSync(seedB, `${keyB.seed}\n`, { mode: 0o600 });
+    const cfgA = readmePluginConfig("for (c), gw-a");
+    const cfgB = mirror(cfgA);
+    const plugin = (cfg: Record<string, unknown>, user: string, pass: string, seedFile: string, peer: string, peerKey: string) => {
+      const relay = cfg.relay as { callers: Record<string, { publicKey: string }> };
+      relay.callers[peer] = { ...relay.callers[peer], publicKey: peerKey };
+      return natsPlugin({ ...cfg, url: server.url, credentials: { user, pass }, trust: { ...(cfg.trust as object), seedFile } });
+    };
+    [gwA, gwB] = await Promise.all([
+      TestGateway.start({ model, agents: ["alice"], plugins: [plugin(cfgA, "gw-a", process.env.GW_A_PASSWORD as string, seedA, "gw-b", keyB.publicKey)], readyLog: /nats: subscribed to agent\.alice\.inbox/, timeoutMs: 300_000 }),
+      TestGateway.start({ model, agents: ["bob"], plugins: [plugin(cfgB, "gw-b", process.env.GW_B_PASSWORD as string, seedB, "gw-a", keyA.publicKey)], readyLog: /nats: subscribed to agent\.bob\.inbox/, timeoutMs: 300_000 }),
+    ]);
+  });
+  after(async () => {
+    if (process.env.E2E_LOG) writeFileSync(process.env.E2E_LOG, `${gwA?.logs()}\n----- gw-b -----\n${gwB?.logs()}`);
+    await Promise.all([gwA?.dispose(), gwB?.dispose()]);
+    await model?.close();
+    await server?.stop();
+  });
+
+  const ask = async (gw: TestGateway, from: string, to: string, tag: string): Promise<Answer> => {
+    const run = await gw.runAgent({ sessionKey: `agent:${from}:main`, message: `ASK ${to} Are you there? (${tag})`, timeoutMs: 300_000 });
+    assert.equal(run.status, "ok");
+    const followUp = await model.waitFor((r) => agentOf(r) === from && hasToolResult(r) && toolResultText(r).includes(tag), 60_000);
+    return JSON.parse(toolResultText(followUp)) as Answer;
+  };
+
+  test("alice (gw-a) asks bob (gw-b): signed by gw-a's key for alice, answered on gw-a's private inbox", async () => {
+    const answer = await ask(gwA, "alice", "bob", "c-1");
+    assert.deepEqual({ ok: answer.ok, from: answer.from, body: answer.body }, { ok: true, from: "bob", body: "bob answers c-1" }, JSON.stringify(answer));
+    const bobTurn = await model.waitFor((r) => agentOf(r) === "bob" && lastUserText(r).includes("(c-1)"), 1000);
+    assert.equal(lastUserText(bobTurn), "[from alice] Are you there? (c-1)");
+  });
+
+  test("and bob (gw-b) asks alice (gw-a) the same way", async () => {
+    const answer = await ask(gwB, "bob", "alice", "c-2");
+    assert.deepEqual({ ok: answer.ok, from: answer.from, body: answer.body }, { ok: true, from: "alice", body: "alice answers c-2" }, JSON.stringify(answer));
+  });
+
+  test("neither gateway hit a permission violation; neither saw the other's password", () => {
+    const serverLog = readFileSync(server.logFile, "utf8");
+    assert.doesNotMatch(serverLog, /Violation - User "gw-[ab]"/, serverLog.split("\n").filter((l) => /Violation/.test(l)).join("\n"));
+    for (const [gw, other] of [[gwA, process.env.GW_B_PASSWORD], [gwB, process.env.GW_A_PASSWORD]] as const) {
+      assert.ok(!gw.logs().includes(other as string));
+      assert.ok(!readFileSync(gw.configPath, "utf8").includes(other as string), "a gateway's config holds only its own credentials");
+    }
+  });
+});

@@ -1,0 +1,99 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { promptText } from "../harness/model-server.ts";
+import { natsPlugin } from "../harness/nats-plugin.ts";
+import { startStack, type Stack } from "../harness/stack.ts";
+import { inOrder, markerTurns, turnText } from "../harness/turns.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(100);
+  }
+}
+
+// Durable inbox + durable hand-off through a real gateway: a message acked by the plugin is in the
+// host's session store, so a SIGKILL before the agent's turn loses nothing; a 100-message backlog for
+// one session reaches the model in full, in order, in few turns.
+describe("durable hand-off through a real gateway", () => {
+  let stack: Stack;
+
+  before(async () => {
+    stack = await startStack({
+      jetstream: true,
+      gateway: (url) => ({
+        plugins: [natsPlugin({ url, inbox: { durable: true }, events: { enabled: false } })],
+        readyLog: /durable inbox OPENCLAW_INBOX\/openclaw-gateway-main consuming/,
+        timeoutMs: 300_000,
+      }),
+    });
+  });
+  after(() => stack?.stop());
+
+  const inboxEmpty = async (): Promise<boolean> => {
+    const jsm = await jetstreamManager(stack.nc);
+    return (await jsm.streams.info("OPENCLAW_INBOX")).state.messages === 0;
+  };
+
+  test("an urgent message for a session that has no row yet starts its first turn with the text", async () => {
+    const js = jetstream(stack.nc);
+    await js.publish("agent.main.inbox", JSON.stringify({ from: "ci", body: "first contact (dur-first)", priority: "urgent" }));
+    const req = await stack.model.waitFor((r) => turnText(r).includes("[URGENT from ci] first contact (dur-first)"), 120_000);
+    assert.ok(req);
+  });
+
+  test("once the session exists, an urgent message is a next-turn injection and the wake turn's prompt carries it", async () => {
+    await until(() => stack.gw.logs().includes("dur-first") || stack.model.requests.length > 0, 60_000, "first turn");
+    await sleep(3000); // let the first turn end
+    const js = jetstream(stack.nc);
+    await js.publish("agent.main.inbox", JSON.stringify({ from: "pager", body: "disk full (dur-inject)", priority: "urgent" }));
+    const req = await stack.model.waitFor((r) => turnText(r).includes("[URGENT from pager] disk full (dur-inject)"), 120_000);
+    assert.match(turnText(req), /\[nats\] New messages for you/);
+    const status = (await stack.gw.call("nats.status")) as { wake: { handoff: { entries: number } } };
+    assert.ok(status.wake.handoff.entries >= 1, "committed as a next-turn injection");
+  });
+
+  test("SIGKILL right after the ack and before the turn: after restart the model receives the text", async () => {
+    await sleep(3000);
+    const js = jetstream(stack.nc);
+    const body = "acked then crashed (dur-crash)";
+    // normal priority: no turn starts, so the kill lands between the ack and the agent's next turn
+    await js.publish("agent.main.inbox", JSON.stringify({ from: "ci", body, priority: "normal" }));
+    await until(inboxEmpty, 60_000, "the plugin acked the message");
+    await stack.gw.kill();
+    assert.equal(
+      stack.model.requests.some((r) => turnText(r).includes(body)),
+      false,
+      "the model had not seen it before the crash",
+    );
+    await stack.gw.restart();
+    await stack.gw.waitForLog(/still holds messages from before the restart; waking it/, 60_000);
+    const req = await stack.model.waitFor((r) => turnText(r).includes(`[NORMAL from ci] ${body}`), 120_000);
+    assert.ok(req);
+  });
+
+  test("a 100-message backlog for one session reaches the model in full, in order, in few turns", async () => {
+    await sleep(3000);
+    await stack.gw.stop();
+    const js = jetstream(stack.nc);
+    const markers = Array.from({ length: 100 }, (_, i) => `backlog-${String(i).padStart(3, "0")}`);
+    for (const [i, m] of markers.entries()) {
+      const priority = i === markers.length - 1 ? "urgent" : "normal";
+      await js.publish("agent.main.inbox", JSON.stringify({ from: "batch", body: `item ${m}`, priority }));
+    }
+    const before = stack.model.requests.length;
+    await stack.gw.restart();
+    await until(() => markerTurns(stack.model.requests.slice(before), markers).firstTurn.size === markers.length, 300_000, "all 100 reach the model");
+    const seen = markerTurns(stack.model.requests.slice(before), markers);
+    const turns = seen.turns.size;
+    process.stderr.write(`  backlog of 100 reached the model in ${turns} turn(s)\n`);
+    for (const m of markers) assert.equal(seen.timesSeen.get(m), 1, `${m} seen once`);
+    assert.ok(inOrder(stack.model.requests.slice(before), markers), "in order");
+    assert.ok(turns <= 10, `few turns (${turns})`);
+    assert.ok(promptText(stack.model.requests.at(-1)!).includes("[URGENT from batch] item backlog-099"));
+  });
+});
