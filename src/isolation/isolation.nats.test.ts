@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { jetstream, jetstreamManager, AckPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { createUser } from "@nats-io/nkeys";
 import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
-import { NatsServer } from "../../test/harness/nats-server.ts";
+import { NatsServer, serverVarPassword } from "../../test/harness/nats-server.ts";
 import { memoryLogger, tempDir, testLink, waitFor } from "../../test/reliability/helpers.ts";
 import { eventSpecs } from "../cli/doctor/nats-checks.ts";
 import { parseConfig } from "../config/parse.ts";
@@ -23,8 +22,8 @@ import { permissionsConfig, permissionsPlan } from "./permissions.ts";
  * passwords are nats-server variables set in the environment): A reads A's events and cannot read B's
  * by any JetStream API or subject; the memory feed and event_search of A work with A's credentials.
  */
-const pwGateway = randomBytes(12).toString("hex");
-const pwA = randomBytes(12).toString("hex");
+const pwGateway = serverVarPassword();
+const pwA = serverVarPassword();
 const seedB = new TextDecoder().decode(createUser().getSeed());
 const raw = (url: string) => ({
   url,

@@ -10,7 +10,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const target = { agentId: "main", sessionKey: "agent:main:main" };
 
 /** A host with the real limits: 32 entries per session, enqueued:false/id "" without a row; turns drain everything. */
-function fakeHost(opts: { rows?: string[]; turnMs?: number; commitMs?: number } = {}) {
+function fakeHost(opts: { rows?: string[]; turnMs?: number; commitMs?: number; rowMs?: number } = {}) {
   const rows = new Map<string, string[]>((opts.rows ?? [target.sessionKey]).map((k) => [k, []]));
   const turns: Array<{ sessionKey: string; message: string; drained: string[] }> = [];
   const systemEvents: string[] = [];
@@ -29,7 +29,9 @@ function fakeHost(opts: { rows?: string[]; turnMs?: number; commitMs?: number } 
     enqueueSystemEvent: (text) => (systemEvents.push(text), true),
     async startTurn({ sessionKey, message }) {
       const row = rows.get(sessionKey) ?? [];
-      rows.set(sessionKey, []);
+      // The host creates a new session's row a little after it accepted the turn (rowMs).
+      if (!rows.has(sessionKey) && opts.rowMs) setTimeout(() => rows.set(sessionKey, rows.get(sessionKey) ?? []), opts.rowMs);
+      else rows.set(sessionKey, []);
       turns.push({ sessionKey, message, drained: row });
       return { runId: `run-${turns.length}` };
     },
@@ -102,6 +104,26 @@ test("a session without a row: urgent starts its first turn with the text, norma
   assert.deepEqual(await h.deliver({ agentId: "ops", sessionKey: "agent:ops:main" }, "[URGENT from a] u", true), { via: "turn" });
   assert.deepEqual(f.systemEvents, ["[NORMAL from a] n"]);
   assert.equal(f.turns[0]?.message, "[URGENT from a] u");
+});
+
+test("a new session's messages stay in order while its first turn creates the row: later ones wait and are injected after it", async () => {
+  const h = new WakeHandoff(settings, log);
+  const f = fakeHost({ rows: [], rowMs: 60, turnMs: 150 });
+  h.addHost(f.host);
+  const t = { agentId: "ops", sessionKey: "agent:ops:main" };
+  const texts = Array.from({ length: 12 }, (_, i) => `[URGENT from a] m${i}`);
+  const receipts: Array<Promise<unknown>> = [];
+  for (const text of texts) {
+    receipts.push(h.deliver(t, text, true));
+    await sleep(10);
+  }
+  const results = (await Promise.all(receipts)) as Array<{ via: string }>;
+  assert.equal(results[0]?.via, "turn");
+  assert.ok(results.slice(1).every((r) => r.via === "injection"), JSON.stringify(results));
+  assert.equal(h.counts.firstTurns, 1, "one first turn");
+  for (let i = 0; i < 50 && (f.rows.get(t.sessionKey)?.length ?? 1) > 0; i++) await sleep(50);
+  const seen = f.turns.flatMap((turn) => [turn.message, ...turn.drained].join("\n").split("\n")).filter((x) => x.startsWith("[URGENT"));
+  assert.deepEqual(seen, texts, "every message once, in order");
 });
 
 test("a stale registration (refuses with id \"\" while the row exists) falls through to another host", async () => {

@@ -11,10 +11,17 @@ export const MAX_ENTRIES = 32;
 /** Keep a few entries free for other writers of ours (a restart's recovery, a concurrent batch). */
 const ENTRY_BUDGET = MAX_ENTRIES - 2;
 const CAP_POLL_MS = 200;
+const SESSION_POLL_MS = 50;
 
 export interface HandoffResult {
   /** "injection": committed to the session store (survives a crash); "turn": a new session's first turn carries it; "system-event": memory only. */
   via: "injection" | "turn" | "system-event";
+}
+
+/** A commit's result, and for a new session's first turn what the session's next batch must wait for. */
+interface Committed {
+  result: HandoffResult;
+  settle?: Promise<void>;
 }
 
 /** What alertmanager and other producers hand over: one framed message for one session. */
@@ -114,9 +121,12 @@ export class WakeHandoff {
         const batch = takeBatch(box.items);
         const urgent = batch.some((w) => w.urgent);
         try {
-          const result = await this.commit(box.target, batch.map((w) => w.text), urgent, batch[0]!.key);
+          const { result, settle } = await this.commit(box.target, batch.map((w) => w.text), urgent, batch[0]!.key);
           for (const w of batch) w.resolve(result);
           if (urgent && result.via === "injection") void this.waker.wake(box.target).catch(() => undefined);
+          // The first turn is creating the session: the next batch waits for its row, so it becomes an
+          // injection behind this text instead of a second first turn that could run after later messages.
+          if (settle) await settle;
         } catch (err) {
           this.counts.failed++;
           const e = err instanceof Error ? err : new Error(String(err));
@@ -130,7 +140,7 @@ export class WakeHandoff {
     }
   }
 
-  private async commit(target: WakeTarget, texts: string[], urgent: boolean, key: string | undefined): Promise<HandoffResult> {
+  private async commit(target: WakeTarget, texts: string[], urgent: boolean, key: string | undefined): Promise<Committed> {
     const entries = packEntries(texts);
     for (let i = 0; i < entries.length; i++) {
       const done = await this.commitEntry(target, entries[i]!, key && entries.length > 1 ? `${key}:${i}` : key);
@@ -139,7 +149,7 @@ export class WakeHandoff {
         return this.noSession(target, entries.slice(i).join("\n"), urgent);
       }
     }
-    return { via: "injection" };
+    return { result: { via: "injection" } };
   }
 
   /** One entry into the store: retried on a stale registration, waits while the session is full. */
@@ -185,20 +195,40 @@ export class WakeHandoff {
    * Normal/low must not start a turn: they go in as a memory-only system event, read by the session's first
    * turn — said once in the log, since a crash before that turn loses them.
    */
-  private async noSession(target: WakeTarget, text: string, urgent: boolean): Promise<HandoffResult> {
+  private async noSession(target: WakeTarget, text: string, urgent: boolean): Promise<Committed> {
     const host = this.hosts[0];
     if (!host) throw new Error("the host runtime is not available yet");
     if (urgent) {
-      // Not awaited: the host can take tens of seconds to accept a new session's first turn (session
-      // creation, startup), and the sender's receipt should not wait for that. A failure is logged by the waker.
-      void this.waker.wake(target, text).catch(() => undefined);
+      // Not awaited here: the host can take tens of seconds to accept a new session's first turn (session
+      // creation, startup), and this message's receipt should not wait for that. A failure is logged by the waker.
+      const accepted = this.waker.wake(target, text);
+      accepted.catch(() => undefined);
       this.counts.firstTurns++;
-      return { via: "turn" };
+      return { result: { via: "turn" }, settle: this.sessionCreated(target, accepted) };
     }
     host.enqueueSystemEvent(text, target);
     this.counts.systemEvents++;
     this.log.info(`nats: ${target.sessionKey} has no session yet; its message waits in memory for the session's first turn`);
-    return { via: "system-event" };
+    return { result: { via: "system-event" } };
+  }
+
+  /**
+   * Resolves once the first turn created the session's row (later messages can then be injected after its
+   * text), or that turn ended or failed without one (the next message starts a first turn of its own), or
+   * after turnTimeoutMs. Never rejects.
+   */
+  private async sessionCreated(target: WakeTarget, accepted: Promise<void>): Promise<void> {
+    const failed = await accepted.then(
+      () => false,
+      () => true,
+    );
+    if (failed) return;
+    const end = Date.now() + this.waker.turnTimeoutMs;
+    while (Date.now() < end && this.waker.isRunning(target.sessionKey)) {
+      const host = this.hosts[0];
+      if (!host || host.pendingInjections(target.sessionKey, target.agentId) !== undefined) return;
+      await sleep(SESSION_POLL_MS);
+    }
   }
 }
 
@@ -224,4 +254,5 @@ export function packEntries(texts: string[]): string[] {
   return out;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Unref: a wait must not keep a stopping process alive. */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());

@@ -70,6 +70,15 @@ export class Waker {
     return this.run(target, s, message);
   }
 
+  /** The session has a wake turn starting or running. */
+  isRunning(sessionKey: string): boolean {
+    return this.sessions.get(sessionKey)?.running === true;
+  }
+
+  get turnTimeoutMs(): number {
+    return this.settings.turnTimeoutMs;
+  }
+
   /** Sessions with a wake turn running now. */
   get running(): number {
     let n = 0;

@@ -1,12 +1,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel } from "../harness/model-server.ts";
-import { NatsServer } from "../harness/nats-server.ts";
+import { NatsServer, serverVarPassword } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { newSender } from "../harness/signed.ts";
 import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
@@ -17,9 +16,9 @@ import { readmeBlock, readmePluginConfig, withObserver } from "./security-config
 // nats-server config and gw-a's plugin config are read from README.md; gw-b's is gw-a's mirrored.
 
 type Answer = { ok: boolean; from?: string; body?: string; error?: string };
-process.env.GW_A_PASSWORD = randomBytes(12).toString("hex");
-process.env.GW_B_PASSWORD = randomBytes(12).toString("hex");
-process.env.OBSERVER_PASSWORD = randomBytes(12).toString("hex");
+process.env.GW_A_PASSWORD = serverVarPassword();
+process.env.GW_B_PASSWORD = serverVarPassword();
+process.env.OBSERVER_PASSWORD = serverVarPassword();
 
 /** gw-a's config as gw-b's: every a-side name swapped with its b-side twin. */
 function mirror(cfg: object): Record<string, unknown> {

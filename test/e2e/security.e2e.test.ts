@@ -1,12 +1,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { connect as connectV2, headers as headersV2, type NatsConnection as NatsConnectionV2 } from "nats";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel, promptText } from "../harness/model-server.ts";
-import { NatsServer } from "../harness/nats-server.ts";
+import { NatsServer, serverVarPassword } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { newSender } from "../harness/signed.ts";
 import { signSender } from "../../src/trust/sender.ts";
@@ -20,7 +19,7 @@ import { readmeBlock, readmePluginConfig, withObserver } from "./security-config
 type Answer = { ok: boolean; from?: string; body?: string; sessionKey?: string; error?: string; priority?: string; queued?: boolean };
 type Dlq = { reason: string; subject: string; data: string };
 
-const pass = (): string => randomBytes(12).toString("hex");
+const pass = serverVarPassword;
 process.env.GATEWAY_PASSWORD = pass();
 process.env.SCHEDULER_PASSWORD = pass();
 process.env.OBSERVER_PASSWORD = pass();

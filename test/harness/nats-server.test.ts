@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { NatsServer } from "./nats-server.ts";
+import { NatsServer, serverVarPassword } from "./nats-server.ts";
 
 test("harness: a spawned nats-server serves JetStream and survives kill -9 + restart with its store", async () => {
   const server = await NatsServer.start();
@@ -21,4 +21,13 @@ test("harness: a spawned nats-server serves JetStream and survives kill -9 + res
   } finally {
     await server.stop();
   }
+});
+
+test("harness: a config nats-server refuses fails start() with nats-server's own reason; serverVarPassword() is accepted", async () => {
+  process.env.HARNESS_NUMERIC_PASSWORD = "9e1234abcd";
+  process.env.HARNESS_PASSWORD = serverVarPassword();
+  const users = (v: string) => `authorization { users = [ { user: a, password: $${v} } ] }`;
+  await assert.rejects(NatsServer.start({ jetstream: false, config: users("HARNESS_NUMERIC_PASSWORD") }), /exited with code 1: .*HARNESS_NUMERIC_PASSWORD.*could not be parsed/);
+  const ok = await NatsServer.start({ jetstream: false, config: users("HARNESS_PASSWORD") });
+  await ok.stop();
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { after, before } from "node:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -16,6 +17,15 @@ process.once("exit", () => {
 
 // One home for finding the binary: the plugin's local-server module (the CLI and npm start use it too).
 export { natsServerBinary } from "../../src/server/local-server.ts";
+
+/**
+ * A random password for a nats-server config variable (`password: $VAR`). nats-server parses the variable's
+ * value as a config value, so a hex string such as "9e1234ab…" is read as a number and the server refuses
+ * to start; a leading letter keeps it a string.
+ */
+export function serverVarPassword(): string {
+  return `pw${randomBytes(12).toString("hex")}`;
+}
 
 export interface NatsServerOptions {
   /** Enable JetStream with storage in `storeDir` (default true). */
@@ -72,8 +82,13 @@ export class NatsServer {
   }
 
   private async launch(): Promise<void> {
-    const proc = spawn(natsServerBinary(), ["-c", this.configFile, "-l", this.logFile], { stdio: "ignore" });
+    const proc = spawn(natsServerBinary(), ["-c", this.configFile, "-l", this.logFile], { stdio: ["ignore", "ignore", "pipe"] });
     this.proc = proc;
+    // Config errors go to stderr before the log file is opened: kept for the error below.
+    let stderr = "";
+    proc.stderr?.on("data", (b: Buffer) => {
+      if (stderr.length < 4000) stderr += b.toString();
+    });
     live.add(proc);
     this.exited = new Promise((resolve) =>
       proc.once("exit", () => {
@@ -81,7 +96,7 @@ export class NatsServer {
         resolve();
       }),
     );
-    await waitForPort(this.port, 10_000, proc);
+    await waitForPort(this.port, 10_000, proc, () => stderr.trim());
   }
 
   /** Graceful stop (SIGTERM), waits for exit. */
@@ -108,11 +123,11 @@ export class NatsServer {
   }
 }
 
-function waitForPort(port: number, timeoutMs: number, proc: ChildProcess): Promise<void> {
+function waitForPort(port: number, timeoutMs: number, proc: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
-      if (proc.exitCode !== null) return reject(new Error(`nats-server exited with code ${proc.exitCode}`));
+      if (proc.exitCode !== null) return reject(new Error(`nats-server exited with code ${proc.exitCode}: ${stderr() || "(nothing on stderr)"}`));
       const sock = tcpConnect(port, "127.0.0.1");
       sock.once("connect", () => {
         sock.destroy();
