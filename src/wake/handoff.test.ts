@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WakeHandoff, MAX_ENTRIES, MAX_ENTRY_CHARS, packEntries } from "./handoff.ts";
+import { WakeHandoff } from "./handoff.ts";
+import { MAX_ENTRIES, MAX_ENTRY_CHARS, packEntries } from "./packing.ts";
 import type { InjectionResult, WakeHost } from "./host.ts";
 import type { Logger } from "../shared/logger.ts";
 

@@ -3,11 +3,9 @@ import { errorMessage, type Logger } from "../shared/logger.ts";
 import type { WakeHost } from "./host.ts";
 import type { Priority } from "./message.ts";
 import { formatWakeText, type WakeTarget } from "./route.ts";
+import { MAX_ENTRIES, packEntries, takeBatch, type Packable } from "./packing.ts";
 import { Waker, type WakerSettings } from "./waker.ts";
 
-/** The host's limits for next-turn injections (host-hook-state: per entry, and per plugin per session). */
-export const MAX_ENTRY_CHARS = 32_768;
-export const MAX_ENTRIES = 32;
 /** Keep a few entries free for other writers of ours (a restart's recovery, a concurrent batch). */
 const ENTRY_BUDGET = MAX_ENTRIES - 2;
 const CAP_POLL_MS = 200;
@@ -34,10 +32,8 @@ export interface WakeItem {
   id?: string;
 }
 
-interface Waiting {
-  text: string;
+interface Waiting extends Packable {
   urgent: boolean;
-  key?: string;
   resolve: (r: HandoffResult) => void;
   reject: (err: Error) => void;
 }
@@ -230,28 +226,6 @@ export class WakeHandoff {
       await sleep(SESSION_POLL_MS);
     }
   }
-}
-
-/** The waiting messages that go together: in order, joined by newlines, within one entry's size (a bigger single message goes alone and is split by packEntries). */
-function takeBatch(items: Waiting[]): Waiting[] {
-  const batch: Waiting[] = [items.shift()!];
-  if (batch[0]!.key) return batch; // keyed: its own entry
-  let size = batch[0]!.text.length;
-  while (items.length > 0 && !items[0]!.key && size + 1 + items[0]!.text.length <= MAX_ENTRY_CHARS) {
-    const next = items.shift()!;
-    size += 1 + next.text.length;
-    batch.push(next);
-  }
-  return batch;
-}
-
-/** Texts → entry texts of at most MAX_ENTRY_CHARS; a text longer than that is cut into consecutive parts. */
-export function packEntries(texts: string[]): string[] {
-  const joined = texts.join("\n");
-  if (joined.length <= MAX_ENTRY_CHARS) return [joined];
-  const out: string[] = [];
-  for (let i = 0; i < joined.length; i += MAX_ENTRY_CHARS) out.push(joined.slice(i, i + MAX_ENTRY_CHARS));
-  return out;
 }
 
 /** Unref: a wait must not keep a stopping process alive. */
