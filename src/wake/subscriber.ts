@@ -46,6 +46,9 @@ export function subscribeWake(nc: NatsConnection, cfg: WakeSubscriptionConfig, d
     });
   };
   const done = new Set<string>();
+  // "subscribed" is said once the server has the subscriptions (after a flush): senders and tests take
+  // the line as "ready", and a request sent before the SUB arrived would get "no responders".
+  const said: string[] = [];
   // One log line per configured subject, naming what it was expanded to for the hosted agents.
   for (const configured of cfg.subjects) {
     const mine = work.filter((w) => !done.has(w) && subjectMatches(configured, w));
@@ -55,7 +58,7 @@ export function subscribeWake(nc: NatsConnection, cfg: WakeSubscriptionConfig, d
       subscribe(w, cfg.queueGroup, onWork);
     }
     const shown = mine.length === 1 && mine[0] === configured ? "" : ` as ${mine.join(", ")}`;
-    log.info(`nats: subscribed to ${configured}${shown} (queue group ${cfg.queueGroup})`);
+    said.push(`nats: subscribed to ${configured}${shown} (queue group ${cfg.queueGroup})`);
   }
   // One subscription per hosted agent, in that agent's broadcast queue group: every agent of the
   // deployment gets a broadcast once, also an agent that two gateways host.
@@ -64,8 +67,12 @@ export function subscribeWake(nc: NatsConnection, cfg: WakeSubscriptionConfig, d
     for (const agentId of agents) {
       subscribe(pattern, broadcastQueue(cfg.queueGroup, agentId), (msg, arrivedAt) => guarded(nc, msg, cfg.deadLetterSubject, log, () => dispatchBroadcast(dispatcher, agentId, msg, arrivedAt)));
     }
-    log.info(`nats: subscribed to broadcast ${pattern} for ${agents.join(", ")}`);
+    said.push(`nats: subscribed to broadcast ${pattern} for ${agents.join(", ")}`);
   }
+  const say = (): void => {
+    for (const line of said) log.info(line);
+  };
+  nc.flush().then(say, say);
   return subs;
 }
 
