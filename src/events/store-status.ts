@@ -110,10 +110,15 @@ export interface StoreCounters {
   lastError: string | undefined;
 }
 
-export async function gatherStatus(c: StoreCounters): Promise<EventStoreStatus> {
-  const { topology, config } = c;
-  const spool = c.spool;
+/**
+ * `now` is read after the streams answered: a stop() during that wait closes the spool, and the
+ * figures must then show "no spool" rather than call into a closed one.
+ */
+export async function gatherStatus(now: () => StoreCounters): Promise<EventStoreStatus> {
+  const { topology } = now();
   const streams = await Promise.all([...topology.links.values()].flatMap((entry) => [...entry.specs.values()].map((spec) => streamStatus(entry, spec))));
+  const c = now();
+  const { config, spool } = c;
   const lanes = [...topology.lanes.values()].map((lane) => laneStatus(lane, spool));
   const main = topology.main;
   const mainStream = streams.find((s) => s.connection === main.label && s.name === config.streamName);

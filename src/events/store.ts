@@ -256,6 +256,6 @@ export class EventStore {
   }
 
   async status(): Promise<EventStoreStatus> {
-    return gatherStatus({ topology: this.topology, spool: this.spool, config: this.config, dropped: this.dropped, filtered: this.filtered, lastError: this.lastError });
+    return gatherStatus(() => ({ topology: this.topology, spool: this.spool, config: this.config, dropped: this.dropped, filtered: this.filtered, lastError: this.lastError }));
   }
 }
