@@ -4,7 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bootSlot } from "./boot-slots.ts";
 import { freePort } from "./free-port.ts";
+import { GatewayRpc } from "./gateway-rpc.ts";
 import type { ScriptedModel } from "./model-server.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -30,7 +32,7 @@ export interface TestGatewayOptions {
   env?: Record<string, string>;
   /** Extra log line to wait for after `[gateway] ready`, e.g. the plugin saying it subscribed. */
   readyLog?: RegExp;
-  /** Boot deadline for `[gateway] ready` plus `readyLog` (also per restart); default 120 s. */
+  /** Boot deadline for `[gateway] ready` plus `readyLog` (also per restart); default 240 s (a wait deadline for loaded machines, not a speed check). */
   timeoutMs?: number;
 }
 
@@ -107,6 +109,7 @@ export class TestGateway {
   private buffer = "";
   private logWaiters: LogWaiter[] = [];
   private readonly cliProcs = new Set<ChildProcess>();
+  private readonly rpc: GatewayRpc;
 
   private constructor(opts: TestGatewayOptions, port: number) {
     this.dir = mkdtempSync(join(tmpdir(), "openclaw-gw-"));
@@ -117,8 +120,9 @@ export class TestGateway {
     mkdirSync(this.stateDir);
     this.port = port;
     this.token = randomBytes(16).toString("hex");
+    this.rpc = new GatewayRpc(`ws://127.0.0.1:${port}`, this.token);
     this.readyLog = opts.readyLog;
-    this.timeoutMs = opts.timeoutMs ?? 120_000;
+    this.timeoutMs = opts.timeoutMs ?? 240_000;
     const config = deepMerge(buildConfig(opts, port, this.token, this.dir), (opts.extraConfig ?? {}) as JsonObject);
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));
     this.env = {
@@ -201,18 +205,17 @@ export class TestGateway {
     });
   }
 
-  /** Runs one real agent turn through this gateway (`openclaw agent --json`) and returns its JSON. */
+  /**
+   * Runs one real agent turn through this gateway and returns what `openclaw agent --json` prints,
+   * over the host's gateway client in this process (the CLI's own path without its process start).
+   */
   async runAgent(opts: RunAgentOptions): Promise<AgentRunResult> {
-    const timeoutMs = opts.timeoutMs ?? 120_000;
-    const args = ["agent", "--session-key", opts.sessionKey, "--message", opts.message, "--json"];
-    args.push("--timeout", String(Math.ceil(timeoutMs / 1000)));
-    return (await this.cli(args, timeoutMs + 5_000)) as AgentRunResult;
+    return this.rpc.agent<AgentRunResult>(opts.sessionKey, opts.message, opts.timeoutMs ?? 120_000);
   }
 
-  /** `openclaw gateway call <method> --params <json> --json` against this gateway. */
+  /** What `openclaw gateway call <method> --params <json> --json` returns, over the in-process client. */
   async call(method: string, params: object = {}, timeoutMs = 30_000): Promise<JsonObject> {
-    const args = ["gateway", "call", method, "--params", JSON.stringify(params), "--json", "--timeout", String(timeoutMs)];
-    return this.cli(args, timeoutMs + 5_000);
+    return this.rpc.request<JsonObject>(method, params, { timeoutMs });
   }
 
   /**
@@ -241,6 +244,7 @@ export class TestGateway {
   /** Graceful stop: SIGTERM, then SIGKILL after 10 s. Keeps the dirs for restart(). */
   async stop(): Promise<void> {
     this.stopCli();
+    await this.rpc.close();
     const proc = this.proc;
     if (!proc || !isRunning(proc)) return;
     proc.kill("SIGTERM");
@@ -252,6 +256,7 @@ export class TestGateway {
   /** kill -9. */
   async kill(): Promise<void> {
     this.stopCli();
+    await this.rpc.close();
     const proc = this.proc;
     if (!proc || !isRunning(proc)) return;
     proc.kill("SIGKILL");
@@ -270,7 +275,17 @@ export class TestGateway {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** Boots hold one of the run's boot slots (CPU-bound: ~25 s of CPU each), waiting for one first. */
   private async launch(): Promise<void> {
+    const release = await bootSlot();
+    try {
+      await this.launchNow();
+    } finally {
+      release();
+    }
+  }
+
+  private async launchNow(): Promise<void> {
     const from = this.buffer.length;
     const args = [OPENCLAW_ENTRY, "gateway", "run", "--port", String(this.port), "--bind", "loopback", "--allow-unconfigured"];
     const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
@@ -308,33 +323,6 @@ export class TestGateway {
 
   private tail(lines = 60): string {
     return this.buffer.split("\n").slice(-lines).join("\n");
-  }
-
-  private cli(args: string[], timeoutMs: number): Promise<JsonObject> {
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn(process.execPath, [OPENCLAW_ENTRY, ...args], { cwd: REPO_ROOT, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
-      this.cliProcs.add(child);
-      live.add(child);
-      let stdout = "";
-      let stderr = "";
-      child.stdout?.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-      child.stderr?.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        this.cliProcs.delete(child);
-        live.delete(child);
-        const what = `openclaw ${args.slice(0, 3).join(" ")}`;
-        let parsed: JsonObject | undefined;
-        try {
-          parsed = JSON.parse(stdout) as JsonObject;
-        } catch {
-          parsed = undefined;
-        }
-        if (code === 0 && parsed) return resolvePromise(parsed);
-        reject(new Error(`${what} failed (code=${code} signal=${signal})\nstdout: ${stdout.slice(-4000)}\nstderr: ${stderr.slice(-4000)}`));
-      });
-    });
   }
 
   private stopCli(): void {
@@ -386,6 +374,10 @@ function buildConfig(opts: TestGatewayOptions, port: number, token: string, dir:
   };
   if (plugins.length > 0) {
     config.plugins = {
+      // Only the plugins under test, plus memory-core (the memory slot the host fills anyway): the
+      // host's twelve other bundled plugins (browser, canvas, voice, providers…) cost ~15 % of every
+      // boot's CPU and no test here touches them. A test that needs one sets plugins.allow itself.
+      allow: [...plugins.map((p) => p.id), "memory-core"],
       load: { paths: plugins.map((p) => resolve(REPO_ROOT, p.path)) },
       entries: Object.fromEntries(
         plugins.map((p) => [
