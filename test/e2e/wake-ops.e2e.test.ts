@@ -7,6 +7,7 @@ import { ScriptedModel, promptText } from "../harness/model-server.ts";
 import { NatsServer } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { startStack, type Stack } from "../harness/stack.ts";
+import { wakeFigures } from "../harness/wait.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,8 +55,10 @@ describe("lifecycle: a config edit and `openclaw plugins reload nats` in a runni
     assert.deepEqual(r, [{ ok: true, sessionKey: "agent:main:main", priority: "urgent", queued: true }], "one receipt: one subscription");
     const q = await model.waitFor((q) => promptText(q).includes("lc-1"), 180_000);
     assert.equal(occurrences(promptText(q), "after the edit (lc-1)"), 1, "injected once");
+    const was = await wakeFigures(gw);
     assert.deepEqual(await replies(nc, "agent.main.inbox", { from: "ops", body: "old subject (lc-x)" }), [], "the old subject is gone: no responders");
-    await sleep(5000);
+    // Nothing took it in either (a subscription without a queue group would count it as received).
+    assert.equal((await wakeFigures(gw)).received, was.received, "not received");
     assert.equal(seen(model, "lc-x"), 0);
   });
 

@@ -5,6 +5,7 @@ import type { ModelReply, RecordedRequest } from "../harness/model-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { startStack, type Stack } from "../harness/stack.ts";
 import { followsToolResult, inOrder, markerTurns, turnText } from "../harness/turns.ts";
+import { wakeFigures } from "../harness/wait.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,14 +82,14 @@ describe("storms and loops through a real gateway", () => {
 
   test("two agents waking each other through the nats tool stop at maxHops with a clear error", async () => {
     const from = stack.model.requests.length;
+    const was = await wakeFigures(stack.gw);
     stack.nc.publish("agent.a.inbox", JSON.stringify({ from: "b", body: "ping-pong", priority: "urgent" }));
     const refused = await stack.model.waitFor((r) => r.index >= from && /hop 5 of a chain of agent messages \(maxHops 4\)/.test(afterTool(r) ?? ""), 300_000);
     assert.ok(refused);
-    // the chain ends: no further turns come from it
-    await sleep(10_000);
-    const n = stack.model.requests.length;
-    await sleep(10_000);
-    assert.equal(stack.model.requests.length, n, "no more turns after the refusal");
+    // The chain ends: the refused send never reached NATS, so the plugin received the first message
+    // and the four sends before it, and no fifth send is left to wake anybody.
+    const now = await wakeFigures(stack.gw);
+    assert.equal(now.received - was.received, 5, "1 message + 4 sends; the 5th send is refused before it is published");
     const pingPongTurns = stack.model.requests.slice(from).filter((r) => afterTool(r) === undefined && /ping-pong/.test(turnText(r))).length;
     assert.equal(pingPongTurns, 5, "a, b, a, b, a: the fifth send is refused");
   });

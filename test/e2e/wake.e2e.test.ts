@@ -1,14 +1,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel, promptText } from "../harness/model-server.ts";
 import { NatsServer } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { startStack, type Stack } from "../harness/stack.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { until, wakeFigures } from "../harness/wait.ts";
 
 describe("wake through a real gateway", () => {
   let stack: Stack;
@@ -33,15 +32,18 @@ describe("wake through a real gateway", () => {
 
   test("normal and low never start a turn; they ride along with the next wake", async () => {
     const before = model.requests.length;
+    const was = await wakeFigures(gw);
     nc.publish("agent.main.inbox", JSON.stringify({ from: "cron", body: "nightly report ready (normal-1)", priority: "normal" }));
     nc.publish("agent.main.inbox", JSON.stringify({ from: "cron", body: "disk at 60% (low-1)", priority: "low" }));
     await nc.flush();
-    await sleep(5000);
-    assert.equal(model.requests.length, before, "no model call for normal or low");
+    // Both handed to the host: whether a message starts a turn is decided at that moment.
+    await until(async () => (await wakeFigures(gw)).injected >= was.injected + 2, 60_000, "normal and low handed off");
+    assert.equal((await wakeFigures(gw)).turns?.turns, was.turns?.turns, "no wake turn for normal or low");
     nc.publish("agent.main.inbox", JSON.stringify({ from: "pager", body: "db failover (urgent-2)", priority: "urgent" }));
     const req = await model.waitFor((r) => promptText(r).includes("db failover (urgent-2)"), 240_000);
     assert.match(promptText(req), /\[NORMAL from cron\] nightly report ready \(normal-1\)/);
     assert.match(promptText(req), /\[LOW from cron\] disk at 60% \(low-1\)/);
+    assert.equal(req.index, before, "no model call for normal or low before the urgent one");
   });
 
   test("invalid messages land on the dead-letter subject and the sender hears why", async () => {
@@ -74,9 +76,12 @@ describe("durable inbox through a real gateway", () => {
       assert.equal(ack.duplicate, false);
       await gw.restart();
       await model.waitFor((r) => promptText(r).includes(body), 90_000);
-      await sleep(5000);
+      // Acked (the work-queue stream is empty), so nothing can be redelivered and injected again.
+      const jsm = await jetstreamManager(nc);
+      await until(async () => (await jsm.streams.info("OPENCLAW_INBOX")).state.messages === 0, 60_000, "the inbox message acked");
+      assert.equal((await wakeFigures(gw)).injected, 1, "injected once");
       const seen = model.requests.filter((r) => promptText(r).includes(body)).length;
-      assert.equal(seen, 1, "injected once");
+      assert.equal(seen, 1, "one model request carries it");
     } finally {
       await gw?.dispose();
       await nc.close();

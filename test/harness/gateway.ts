@@ -222,7 +222,7 @@ export class TestGateway {
    * Any `openclaw …` CLI command with this gateway's config, state and token; never rejects on a
    * non-zero exit (tests assert on code, stdout and stderr).
    */
-  openclaw(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<CliRun> {
+  openclaw(args: string[], timeoutMs = 300_000, env: Record<string, string> = {}): Promise<CliRun> {
     return new Promise((resolvePromise) => {
       const child = spawn(process.execPath, [OPENCLAW_ENTRY, ...args], { cwd: REPO_ROOT, env: { ...this.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
       this.cliProcs.add(child);

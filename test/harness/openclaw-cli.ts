@@ -65,7 +65,7 @@ export class OpenClawHome {
       let stderr = "";
       child.stdout?.setEncoding("utf8").on("data", (s: string) => (stdout += s));
       child.stderr?.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-      const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+      const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 300_000); // a kill deadline for loaded machines, not a speed check
       child.once("exit", (code, signal) => {
         clearTimeout(timer);
         resolvePromise({ code, signal, stdout, stderr });
