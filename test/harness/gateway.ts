@@ -139,6 +139,12 @@ export class TestGateway {
       // OPENCLAW_ALLOW_MULTI_GATEWAY is not needed: the lock files live under the state dir, so
       // gateways with separate state dirs run side by side (checked with three at once).
       OPENCLAW_SKIP_CHANNELS: "1",
+      // The side services the host itself skips for its update-rehearsal gateway
+      // (dist/update-rehearsal-paths-*.mjs): none of them is under test here, and each costs boot time.
+      OPENCLAW_SKIP_GMAIL_WATCHER: "1",
+      OPENCLAW_SKIP_CANVAS_HOST: "1",
+      OPENCLAW_SKIP_BROWSER_CONTROL_SERVER: "1",
+      OPENCLAW_SKIP_STARTUP_MODEL_PREWARM: "1",
       OPENCLAW_DISABLE_BONJOUR: "1",
       OPENCLAW_NO_RESPAWN: "1",
       OPENCLAW_NO_AUTO_UPDATE: "1",

@@ -1,20 +1,8 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Msg } from "@nats-io/transport-node";
-import { natsPlugin } from "../harness/nats-plugin.ts";
-import { startStack, type Stack } from "../harness/stack.ts";
-import { readEvents } from "../harness/event-stream.ts";
-
-let stack: Stack;
-
-before(async () => {
-  stack = await startStack({
-    reply: () => ({ text: "ok" }),
-    // The probe plugin stands for "another plugin": it records through openclaw-nats's process-wide handle.
-    gateway: (url) => ({ plugins: [natsPlugin({ url }), { path: "test/fixtures/probe-plugin", id: "probe" }], readyLog: /nats: subscribed to agent\.\*\.inbox/ }),
-  });
-});
-after(() => stack?.stop());
+import { readEvents } from "../../harness/event-stream.ts";
+import type { Stack } from "../../harness/stack.ts";
 
 interface Line {
   seq: number;
@@ -28,8 +16,9 @@ const lines = (stdout: string): Line[] =>
     .filter((l) => l.trim().startsWith("{"))
     .map((l) => JSON.parse(l) as Line);
 
+export function cliEventTests(shared: () => Stack): void {
 test("nats.events.record: a custom event goes through the spool into the stream in the documented envelope; bad input is refused and logged", async () => {
-  const { gw, nc } = stack;
+  const { gw, nc } = shared();
   const res = await gw.call("nats.events.record", { agent: "main", name: "deploy.done", session: "agent:main:main", payload: { version: "1.2.3", note: "Grüße — déploiement" }, visibility: "public" });
   assert.equal(res.ok, true);
   assert.equal(res.type, "custom.deploy.done");
@@ -52,7 +41,7 @@ test("nats.events.record: a custom event goes through the spool into the stream 
 });
 
 test("another plugin in the gateway process records a custom event through the handle on globalThis", async () => {
-  const { gw, nc } = stack;
+  const { gw, nc } = shared();
   const res = (await gw.call("probe.customEvent", { agent: "main", name: "invoice.paid", payload: { amount: 120 } })) as { ok: boolean; id: string; type: string };
   assert.deepEqual({ ok: res.ok, type: res.type }, { ok: true, type: "custom.invoice.paid" });
   const [stored] = await readEvents(nc, "openclaw.events.main.custom_invoice_paid", (ev) => ev.some((e) => e.id === res.id));
@@ -64,7 +53,7 @@ test("another plugin in the gateway process records a custom event through the h
 });
 
 test("openclaw nats events query: agent, type, session, text and time filters", async () => {
-  const { gw, nc } = stack;
+  const { gw, nc } = shared();
   for (const [session, text] of [
     ["agent:main:telegram:direct:1", "alpha disk warning"],
     ["agent:main:telegram:direct:2", "beta disk warning"],
@@ -105,7 +94,7 @@ test("openclaw nats events query: agent, type, session, text and time filters", 
 });
 
 test("openclaw nats events tail follows: it prints an event stored after it started", async () => {
-  const { gw } = stack;
+  const { gw } = shared();
   const tail = gw.openclaw(["nats", "events", "tail", "--agent", "main", "--type", "custom.tick", "--count", "1", "--json"], 120_000);
   let exited = false;
   void tail.then(() => (exited = true));
@@ -124,7 +113,7 @@ test("openclaw nats events tail follows: it prints an event stored after it star
 });
 
 test("openclaw nats events replay: prints a range, re-publishes it to a subject with its origin, refuses $-subjects", async () => {
-  const { gw, nc } = stack;
+  const { gw, nc } = shared();
   const printed = await gw.openclaw(["nats", "events", "replay", "--agent", "main", "--type", "custom.probe", "--since", "1h", "--json"], 180_000);
   assert.equal(printed.code, 0, printed.stderr);
   const range = lines(printed.stdout);
@@ -155,3 +144,4 @@ test("openclaw nats events replay: prints a range, re-publishes it to a subject 
   const noStart = await gw.openclaw(["nats", "events", "replay", "--to", "debug.replay"], 180_000);
   assert.match(noStart.stderr, /replay needs where to start/);
 });
+}

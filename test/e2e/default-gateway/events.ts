@@ -1,29 +1,16 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { NatsConnection } from "@nats-io/transport-node";
-import type { TestGateway } from "../harness/gateway.ts";
-import { startStack, type Stack } from "../harness/stack.ts";
-import { natsPlugin } from "../harness/nats-plugin.ts";
-import { readEvents } from "../harness/event-stream.ts";
+import { readEvents } from "../../harness/event-stream.ts";
+import type { Stack } from "../../harness/stack.ts";
 
-let stack: Stack;
-let gw: TestGateway;
-let nc: NatsConnection;
-
-before(async () => {
-  stack = await startStack({
-    // First call: the nats tool; after its result: a final text.
-    reply: (req) => {
-      const sawResult = (req.body.messages ?? []).some((m) => m.role === "tool");
-      return sawResult ? { text: "done (events-e2e)" } : { toolCalls: [{ name: "nats", arguments: { action: "publish", subject: "system.audit", message: "secret-tool-arg" } }] };
-    },
-    gateway: (url) => ({ plugins: [natsPlugin({ url })], readyLog: /nats: subscribed to/ }),
-  });
-  ({ gw, nc } = stack);
-});
-after(() => stack?.stop());
-
+export function eventTests(shared: () => Stack): void {
 test("a scripted turn with a tool call is recorded in order on openclaw.events.main.>", async () => {
+  const { gw, nc, model } = shared();
+  // First call: the nats tool; after its result: a final text.
+  model.reply((req) => {
+    const sawResult = (req.body.messages ?? []).some((m) => m.role === "tool");
+    return sawResult ? { text: "done (events-e2e)" } : { toolCalls: [{ name: "nats", arguments: { action: "publish", subject: "system.audit", message: "secret-tool-arg" } }] };
+  });
   const secret = "PROMPT-SECRET-4711";
   await gw.runAgent({ sessionKey: "agent:main:main", message: `please audit ${secret}` });
   const describe = async (): Promise<string> =>
@@ -49,3 +36,4 @@ test("a scripted turn with a tool call is recorded in order on openclaw.events.m
   assert.equal((status.connection as { connected: boolean }).connected, true);
   assert.equal((status.events as { stream: string }).stream, "openclaw-events");
 });
+}

@@ -1,20 +1,9 @@
 // `openclaw nats status` / `doctor` against a real running gateway, and `eventstore.status` in the
 // NATS event-store plugin's shape; a NATS outage shows as a spool backlog that drains afterwards.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { natsPlugin } from "../harness/nats-plugin.ts";
-import { startStack, type Stack } from "../harness/stack.ts";
-import { jsonOut } from "../harness/openclaw-cli.ts";
-
-let stack: Stack;
-
-before(async () => {
-  stack = await startStack({
-    reply: () => ({ text: "ok" }),
-    gateway: (url) => ({ plugins: [natsPlugin({ url })], readyLog: /nats: subscribed to agent\.\*\.inbox/ }),
-  });
-});
-after(() => stack?.stop());
+import { jsonOut } from "../../harness/openclaw-cli.ts";
+import type { Stack } from "../../harness/stack.ts";
 
 interface Check {
   title: string;
@@ -22,8 +11,10 @@ interface Check {
   detail: string;
 }
 
-test("eventstore.status answers in the NATS event-store plugin's shape (top-level connected, stream, disconnectCount, publishFailures) plus ours; openclaw nats status prints its lines first", async () => {
-  const { gw } = stack;
+/** Runs first: it checks that no disconnect or publish failure happened yet. */
+export function statusTests(shared: () => Stack): void {
+  test("eventstore.status answers in the NATS event-store plugin's shape (top-level connected, stream, disconnectCount, publishFailures) plus ours; openclaw nats status prints its lines first", async () => {
+  const { gw } = shared();
   await gw.waitForLog(/events: created stream "openclaw-events"/, 60_000);
   for (const method of ["eventstore.status", "nats.status"]) {
     const s = await gw.call(method);
@@ -51,9 +42,12 @@ test("eventstore.status answers in the NATS event-store plugin's shape (top-leve
   assert.match(err.error, /the gateway is not running or not reachable/);
   assert.match(err.next, /openclaw gateway run/);
 });
+}
 
-test("a NATS outage: status exits 1 and says so, doctor reports the spool backlog with its age; after the server is back the spool drains and doctor is clean", async () => {
-  const { gw, server } = stack;
+/** Runs last: it stops the file's nats-server (and starts it again). */
+export function outageTests(shared: () => Stack): void {
+  test("a NATS outage: status exits 1 and says so, doctor reports the spool backlog with its age; after the server is back the spool drains and doctor is clean", async () => {
+  const { gw, server } = shared();
   await server.stop();
   await gw.waitForLog(/nats: .*(disconnect|connection lost|cannot connect)/i, 60_000).catch(() => undefined);
   await gw.runAgent({ sessionKey: "agent:main:main", message: "hello while NATS is down" });
@@ -91,3 +85,4 @@ test("a NATS outage: status exits 1 and says so, doctor reports the spool backlo
   assert.equal(after.find((c) => c.title === "spool")?.status, "ok");
   assert.equal(after.find((c) => c.title === "gateway")?.status, "ok");
 });
+}

@@ -1,21 +1,13 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { natsPlugin } from "../harness/nats-plugin.ts";
-import { startStack, type Stack } from "../harness/stack.ts";
-import { promptText } from "../harness/model-server.ts";
+import { promptText } from "../../harness/model-server.ts";
+import type { Stack } from "../../harness/stack.ts";
 
-let stack: Stack;
-
-before(async () => {
-  stack = await startStack({
-    reply: () => ({ text: "ok" }),
-    gateway: (url) => ({ plugins: [natsPlugin({ url })], readyLog: /nats: subscribed to agent\.\*\.inbox/ }),
-  });
-});
-after(() => stack?.stop());
+export function sendTests(shared: () => Stack): void {
 
 test("openclaw nats send: the CLI loads the plugin's command, publishes a wake and prints the receipt", async () => {
-  const { gw, model } = stack;
+  const { gw, model } = shared();
+  model.reply(() => ({ text: "ok" }));
   const run = await gw.openclaw(["nats", "send", "disk", "at", "91%", "--from", "cron", "--priority", "urgent", "--request", "--json"]);
   assert.equal(run.code, 0, run.stderr);
   const receipt = JSON.parse(run.stdout) as Record<string, unknown>;
@@ -25,7 +17,7 @@ test("openclaw nats send: the CLI loads the plugin's command, publishes a wake a
 });
 
 test("openclaw nats send: bad flags and an unreachable server fail with a reason, a next step and a non-zero exit", async () => {
-  const { gw } = stack;
+  const { gw } = shared();
   const bad = await gw.openclaw(["nats", "send", "x", "--priority", "high"]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /error: --priority must be one of urgent, normal, low/);
@@ -36,3 +28,4 @@ test("openclaw nats send: bad flags and an unreachable server fail with a reason
   assert.match(out.error, /cannot connect to NATS/);
   assert.match(out.next, /nats-server/);
 });
+}

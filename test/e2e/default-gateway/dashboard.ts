@@ -4,12 +4,11 @@ import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { FrameLocator, Page } from "playwright-core";
-import { REPO_ROOT } from "../../scripts/stage-plugin.ts";
-import { launchChromium } from "../harness/browser.ts";
-import type { TestGateway } from "../harness/gateway.ts";
-import { promptText, type ScriptedModel } from "../harness/model-server.ts";
-import { natsPlugin } from "../harness/nats-plugin.ts";
-import { startStack, type Stack } from "../harness/stack.ts";
+import { REPO_ROOT } from "../../../scripts/stage-plugin.ts";
+import { launchChromium } from "../../harness/browser.ts";
+import type { TestGateway } from "../../harness/gateway.ts";
+import { promptText, type ScriptedModel } from "../../harness/model-server.ts";
+import type { Stack } from "../../harness/stack.ts";
 
 /** Reads one number the page shows (`data-k` = its path in the API snapshot). */
 async function shown(frame: FrameLocator, key: string): Promise<number> {
@@ -25,6 +24,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
   }
 }
 
+export function dashboardTests(shared: () => Stack): void {
 describe("the NATS dashboard in a real headless Chromium", () => {
   let stack: Stack;
   let gw: TestGateway;
@@ -32,16 +32,14 @@ describe("the NATS dashboard in a real headless Chromium", () => {
   let browser: Awaited<ReturnType<typeof launchChromium>>;
 
   before(async () => {
-    stack = await startStack({
-      jetstream: true,
-      gateway: (url) => ({ plugins: [natsPlugin({ url })], readyLog: /nats: dashboard at \/nats-dashboard\// }),
-    });
+    stack = shared();
     ({ gw, model } = stack);
+    await gw.waitForLog(/nats: dashboard at \/nats-dashboard\//, 60_000);
+    model.reply(() => ({ text: "ok" }));
     browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
-    await stack?.stop();
   });
 
   test("without gateway auth there is no data: the page and the API answer 401", async () => {
@@ -129,3 +127,4 @@ describe("the NATS dashboard in a real headless Chromium", () => {
     await page.close();
   });
 });
+}
