@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -50,7 +50,8 @@ function ownerDied(slot: string): boolean {
   try {
     pid = Number(readFileSync(join(slot, "pid"), "utf8"));
   } catch {
-    return false; // the owner is between mkdir and writing its pid
+    // No pid yet: the owner is between mkdir and writing it — or was killed right there.
+    return Date.now() - mtimeMs(slot) > 10_000;
   }
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -58,5 +59,13 @@ function ownerDied(slot: string): boolean {
     return false;
   } catch {
     return true;
+  }
+}
+
+function mtimeMs(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Date.now();
   }
 }

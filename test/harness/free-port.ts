@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,10 +54,25 @@ function reserve(port: number): boolean {
 }
 
 function ownerGone(dir: string): boolean {
+  let pid: number;
   try {
-    process.kill(Number(readFileSync(join(dir, "pid"), "utf8")), 0);
+    pid = Number(readFileSync(join(dir, "pid"), "utf8"));
+  } catch {
+    // No pid yet: its owner is between mkdir and writing it — or was killed right there.
+    return Date.now() - mtimeMs(dir) > 10_000;
+  }
+  try {
+    process.kill(pid, 0);
     return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+function mtimeMs(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Date.now();
   }
 }
