@@ -110,6 +110,7 @@ export class TestGateway {
   private logWaiters: LogWaiter[] = [];
   private readonly cliProcs = new Set<ChildProcess>();
   private readonly rpc: GatewayRpc;
+  private booted = false;
 
   private constructor(opts: TestGatewayOptions, port: number) {
     this.dir = mkdtempSync(join(tmpdir(), "openclaw-gw-"));
@@ -285,9 +286,33 @@ export class TestGateway {
   private async launch(): Promise<void> {
     const release = await bootSlot();
     try {
-      await this.launchNow();
+      for (let attempt = 1; ; attempt++) {
+        const from = this.buffer.length;
+        try {
+          await this.launchNow();
+          this.booted = true;
+          return;
+        } catch (err) {
+          // The host refuses to finish its start-up when the worker behind its state lease does not
+          // report within a fixed 5 s (openclaw-state-lease-heartbeat-*.mjs), which a CPU-starved
+          // machine can miss. That is the host's deadline, not the plugin's behaviour: boot again
+          // (from fresh dirs on a first boot, which held nothing yet), at most twice, and say so.
+          const hostGaveUp = /state lease heartbeat did not become ready/.test(this.buffer.slice(from));
+          if (!hostGaveUp || attempt > 2) throw err;
+          await this.kill();
+          this.append(`\n[harness] the host gave up its start-up (state lease heartbeat not ready in 5 s); booting again (attempt ${attempt + 1})\n`);
+          if (!this.booted) this.freshDirs();
+        }
+      }
     } finally {
       release();
+    }
+  }
+
+  private freshDirs(): void {
+    for (const dir of [this.stateDir, join(this.dir, "home")]) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
     }
   }
 
