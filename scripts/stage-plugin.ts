@@ -21,8 +21,19 @@ export function stagePlugin(into = mkdtempSync(join(tmpdir(), "openclaw-nats-plu
   const deps = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: REPO_ROOT, encoding: "utf8" })
     .split("\n")
     .filter((p) => p.startsWith(join(REPO_ROOT, "node_modules")));
-  for (const dep of deps) cpSync(dep, join(into, relative(REPO_ROOT, dep)), { recursive: true, dereference: true });
+  for (const dep of deps) cpSync(dep, join(into, relative(REPO_ROOT, dep)), { recursive: true, dereference: true, filter: runtimeFile });
   return into;
+}
+
+/**
+ * Files a dependency needs at run time. TypeScript (declarations and sources: Node never strips types
+ * under node_modules), source maps and docs are never loaded, yet the host copies every file of a
+ * plugin's package into its generation artifact at each gateway start (plugin-generation-artifact:
+ * copyPackage). Leaving them out of the staged copy takes most of its files off every test boot;
+ * `npm pack` (package.e2e) still ships and loads the full package.
+ */
+function runtimeFile(path: string): boolean {
+  return !/\.([cm]?ts|map|md)$/i.test(path);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(stagePlugin(process.argv[2]));

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -239,8 +239,10 @@ export class TestGateway {
       child.stdout?.setEncoding("utf8").on("data", (s: string) => (stdout += s));
       child.stderr?.setEncoding("utf8").on("data", (s: string) => (stderr += s));
       const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const t0 = Date.now();
       child.once("exit", (code, signal) => {
         clearTimeout(timer);
+        if (process.env.TEST_BOOT_LOG) appendFileSync(process.env.TEST_BOOT_LOG, `${process.argv[1] ?? "?"} ${Date.now() - t0} cli ${args.slice(0, 2).join(" ")}\n`);
         this.cliProcs.delete(child);
         live.delete(child);
         resolvePromise({ code, signal, stdout: stdout.replace(ANSI, ""), stderr: stderr.replace(ANSI, "") });
@@ -285,12 +287,15 @@ export class TestGateway {
   /** Boots hold one of the run's boot slots (CPU-bound: ~25 s of CPU each), waiting for one first. */
   private async launch(): Promise<void> {
     const release = await bootSlot();
+    const t0 = Date.now();
     try {
       for (let attempt = 1; ; attempt++) {
         const from = this.buffer.length;
         try {
           await this.launchNow();
           this.booted = true;
+          // TEST_BOOT_LOG=<file>: one line per boot (test file, ms), to count what a run spends on boots.
+          if (process.env.TEST_BOOT_LOG) appendFileSync(process.env.TEST_BOOT_LOG, `${process.argv[1] ?? "?"} ${Date.now() - t0}\n`);
           return;
         } catch (err) {
           // The host refuses to finish its start-up when the worker behind its state lease does not

@@ -80,10 +80,10 @@ function safeMtime(path: string): number {
   }
 }
 
-/** Hash of every file that goes into a staged copy: sources, UI, manifest, package files, build config. */
+/** Hash of every file that goes into a staged copy: sources, UI, manifest, package files, build config, the stager itself. */
 function sourceHash(): string {
   const hash = createHash("sha256");
-  const files = ["package.json", "package-lock.json", "openclaw.plugin.json", "tsconfig.build.json", "index.ts", ...walk(join(REPO_ROOT, "src"))];
+  const files = ["package.json", "package-lock.json", "openclaw.plugin.json", "tsconfig.build.json", "index.ts", "scripts/stage-plugin.ts", "scripts/copy-ui.ts", ...walk(join(REPO_ROOT, "src"))];
   for (const file of files.sort()) {
     hash.update(file).update("\0").update(readFileSync(join(REPO_ROOT, file))).update("\0");
   }

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -66,8 +66,10 @@ export class OpenClawHome {
       child.stdout?.setEncoding("utf8").on("data", (s: string) => (stdout += s));
       child.stderr?.setEncoding("utf8").on("data", (s: string) => (stderr += s));
       const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 300_000); // a kill deadline for loaded machines, not a speed check
+      const t0 = Date.now();
       child.once("exit", (code, signal) => {
         clearTimeout(timer);
+        if (process.env.TEST_BOOT_LOG) appendFileSync(process.env.TEST_BOOT_LOG, `${process.argv[1] ?? "?"} ${Date.now() - t0} cli ${args.slice(0, 2).join(" ")}\n`);
         resolvePromise({ code, signal, stdout, stderr });
       });
     });
