@@ -1,12 +1,12 @@
 // One gateway with the plugin's default configuration (plus the probe plugin, which stands for
 // "another plugin" recording through openclaw-nats's process-wide handle), shared by every behaviour
-// that needs nothing else: status and doctor, the event store, `openclaw nats send` and `events`, the
-// dashboard in a real Chromium, and last a NATS outage. One boot instead of five; each module sets the
+// that needs nothing else: status and doctor, the event store, `openclaw nats send`, the dashboard in a
+// real Chromium, and last a NATS outage (`openclaw nats events` has the same profile in its own file,
+// cli-events.e2e: its ~17 CLI runs made this file the run's long pole). One boot instead of four; each module sets the
 // model's script it needs and asserts only on what it caused (its own subjects, markers and deltas).
 import { after, before } from "node:test";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { startStack, type Stack } from "../harness/stack.ts";
-import { cliEventTests } from "./default-gateway/cli-events.ts";
 import { dashboardTests } from "./default-gateway/dashboard.ts";
 import { eventTests } from "./default-gateway/events.ts";
 import { sendTests } from "./default-gateway/send.ts";
@@ -32,5 +32,4 @@ statusTests(shared); // first: no disconnect has happened yet
 dashboardTests(shared);
 eventTests(shared);
 sendTests(shared);
-cliEventTests(shared);
 outageTests(shared); // last: it stops and restarts the nats-server
