@@ -1,6 +1,7 @@
 import { notCarried } from "./carried.ts";
 import { speakerTokens, type Exclusion, type Projection, type SearchHit, type Visibility } from "./projection.ts";
 import type { MemoryRow } from "./rows.ts";
+import { namedTime } from "./when.ts";
 
 /**
  * Recall: the ranking behind event_search and the session-start block. Lexical only (FTS5 BM25 with
@@ -39,11 +40,13 @@ const CANDIDATES_PER_RESULT = 4;
 /** Hits whose neighbours are looked at (two index probes each). */
 const EXPAND = 24;
 /** Share of a neighbour's relevance a turn gets. */
-const NEIGHBOUR_WEIGHT = 0.45;
+const NEIGHBOUR_WEIGHT = 0.6;
 /** Extra weight of a row by a speaker the query names. */
-const SPEAKER_BOOST = 0.6;
+const SPEAKER_BOOST = 1;
+/** Extra weight of a row from the time the query names. */
+const DATE_BOOST = 0.8;
 /** A result's relevance gains up to this share when it is recent (half of it at 30 days). */
-const RECENCY_WEIGHT = 0.3;
+const RECENCY_WEIGHT = 0.1;
 const RECENCY_HALF_LIFE_MS = 30 * 86_400_000;
 
 /** The words of an FTS expression made by ftsQuery (`"a" OR "b"`). */
@@ -59,7 +62,7 @@ function matchedTerms(text: string, terms: readonly string[]): string {
 
 /**
  * Relevance first, recency second, and a later statement supersedes an earlier one: hits that match the
- * same (two or more) query words are about the same thing, so the newest of them takes the best place
+ * same query words (all of them) are about the same thing, so the newest of them takes the best place
  * any of them earned ("my locker code is 4711" … later "my locker code changed, it's 9902"). Otherwise
  * a clearly better match still wins over a newer one. `bm25` is FTS5's (lower is better).
  */
@@ -72,8 +75,10 @@ export function rankHits(hits: readonly SearchHit[], now: number, limit: number,
   });
   if (terms.length > 0) {
     const groups = new Map<string, typeof scored>();
-    // One shared word is not "the same thing" (every turn about "research" is not a correction of the last).
-    for (const h of scored) if (h.key && (terms.length === 1 || h.key.includes(" "))) groups.set(h.key, [...(groups.get(h.key) ?? []), h]);
+    // Only hits with every query word are "the same thing": two turns that share one of several words
+    // are not a statement and its correction.
+    const all = terms.join(" ");
+    for (const h of scored) if (h.key === all) groups.set(h.key, [...(groups.get(h.key) ?? []), h]);
     for (const group of groups.values()) {
       if (group.length < 2) continue;
       const scores = group.map((h) => h.score).sort((a, b) => b - a);
@@ -102,20 +107,23 @@ function snippetOf(text: string): string {
 export function recall(projection: Projection, q: RecallQuery): RankedHit[] {
   const terms = termsOf(q.match);
   const named = projection.speakerWords(q.visibility.agents, terms);
-  const content = terms.filter((t) => !named.has(t));
-  const match = content.length > 0 && named.size > 0 ? content.map((t) => `"${t}"`).join(" OR ") : q.match;
+  const when = namedTime(terms, q.now);
+  const content = terms.filter((t) => !named.has(t) && !when?.words.has(t));
+  const match = content.length > 0 && content.length < terms.length ? content.map((t) => `"${t}"`).join(" OR ") : q.match;
   const keep = notCarried(q.exclude);
   const pool = Math.max(MIN_POOL, q.limit * CANDIDATES_PER_RESULT);
   const hits = projection.search({ visibility: q.visibility, match, since: q.since, until: q.until, types: q.types, session: q.session, exclude: q.exclude, limit: pool }).filter((h) => keep(h.row));
   if (hits.length === 0) return [];
 
   const top = Math.max(...hits.map((h) => -h.bm25), 1e-9);
-  const bySpeaker = (row: MemoryRow): number => (named.size > 0 && speakerTokens(row.speaker).some((t) => named.has(t)) ? 1 + SPEAKER_BOOST : 1);
+  const bySpeaker = (row: MemoryRow): number =>
+    (named.size > 0 && speakerTokens(row.speaker).some((t) => named.has(t)) ? 1 + SPEAKER_BOOST : 1) * (when && row.ts >= when.from && row.ts < when.to ? 1 + DATE_BOOST : 1);
   type Cand = { row: MemoryRow; snippet: string; rel: number; lent: number };
   const cands = new Map<string, Cand>();
   for (const h of hits) cands.set(h.row.id, { row: h.row, snippet: h.snippet, rel: (Math.max(0, -h.bm25) / top) * bySpeaker(h.row), lent: 0 });
 
   // Neighbours of the strongest hits: each side lends the other part of its relevance.
+  const lentTo = new Set<string>();
   const strongest = [...cands.values()].sort((a, b) => b.rel - a.rel).slice(0, EXPAND);
   for (const c of strongest) {
     for (const n of projection.neighbours(c.row, q.exclude)) {
