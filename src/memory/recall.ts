@@ -138,5 +138,6 @@ export function recall(projection: Projection, q: RecallQuery): RankedHit[] {
     }
   }
   const scored: SearchHit[] = [...cands.values()].map((c) => ({ row: c.row, snippet: c.snippet, bm25: -(c.rel + NEIGHBOUR_WEIGHT * c.lent) }));
-  return rankHits(scored, q.now, q.limit, content.length > 0 ? content : terms);
+  // A query that names a time asks about then: what came later does not supersede it.
+  return rankHits(scored, q.now, q.limit, when ? [] : content.length > 0 ? content : terms);
 }
