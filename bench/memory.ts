@@ -24,13 +24,14 @@ import { NOTE_TYPES, rowOf } from "../src/memory/rows.ts";
 import { restOfSessionKey } from "../src/shared/session-key.ts";
 import { NatsServer } from "../test/harness/nats-server.ts";
 import { recallFixture, type RecallQuestion } from "./fixtures/memory-recall.ts";
+import { CATEGORIES, locomoRanks, summarise } from "./lib/locomo.ts";
 import { blockItems, directContext, rfcBlock, rfcContext, TYPES } from "./lib/memory-approaches.ts";
 import { LOOKBACK_MS, populate, RECENT, TARGET, TARGET_SESSION } from "./lib/memory-data.ts";
 import { quietLogger } from "./lib/plugin-path.ts";
 import { printTable, writeJson, type Row } from "./lib/report.ts";
 import { Latencies } from "./lib/stats.ts";
 
-const SIZES = (process.env.BENCH_MEMORY_SIZES ?? "1000,100000,1000000").split(",").map((s) => Number(s.trim()));
+const SIZES = (process.env.BENCH_MEMORY_SIZES ?? "1000,100000,1000000").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
 const ITER = { worker: 300, inProcess: 300, direct: 30, rfc: 15, search: 100 };
 const MAX_CHARS = 4000;
 const log = (m: string): void => console.error(`… ${m}`);
@@ -185,6 +186,25 @@ try {
     rows.push({ id: `Q ${kind}`, scenario: `${kind} questions (${r.search.length}): search / block / RFC`, value: recallAt5(r.search), unit: "recall@5 (search)", detail: `block ${recallAt5(r.block)}, RFC ${recallAt5(r.rfc)}; MRR ${mrr(r.search)} / ${mrr(r.block)} / ${mrr(r.rfc)}` });
   }
 
+  // ---- LoCoMo (Maharana et al., ACL 2024), dev split ---------------------------------------------
+  log("LoCoMo dev split");
+  const loco = locomoRanks();
+  const locoAll = summarise(loco.ranks);
+  const locoBy = Object.fromEntries(Object.entries(CATEGORIES).map(([c, name]) => [c, { name, ...summarise(loco.ranks.filter((r) => r.cat === Number(c))) }]));
+  const lat = (xs: number[]) => {
+    const l = new Latencies();
+    for (const x of xs) l.add(x);
+    return l.summary();
+  };
+  const locoSearch = lat(loco.searchMicros);
+  const locoBlock = lat(loco.blockMicros);
+  const ratio = Math.round((locoAll.eventSearch.recallAt5 / Math.max(1e-9, locoAll.bm25.recallAt5)) * 100) / 100;
+  rows.push({ id: "L", scenario: `LoCoMo dev (${loco.conversations} conversations, ${loco.turns} turns, ${locoAll.n} questions cat 1–4): event_search`, value: locoAll.eventSearch.recallAt5, unit: "recall@5", compare: "≥ 1.3 × BM25", meetsTarget: ratio >= 1.3, detail: `${ratio} × BM25 ${locoAll.bm25.recallAt5}; @10 ${locoAll.eventSearch.recallAt10} vs ${locoAll.bm25.recallAt10}; MRR ${locoAll.eventSearch.mrr} vs ${locoAll.bm25.mrr}; recency @5 ${locoAll.recency.recallAt5}; self-hits ${locoAll.selfHits}` });
+  rows.push({ id: "L block", scenario: "LoCoMo: session-start block built for the question holds an evidence turn", value: locoAll.block, unit: "share", compare: "≥ 0.6", meetsTarget: locoAll.block >= 0.6, detail: `recency-only block ${locoAll.recencyBlock}; block p50 ${ms(locoBlock.p50)} / p99 ${ms(locoBlock.p99)} ms, search p50 ${ms(locoSearch.p50)} / p99 ${ms(locoSearch.p99)} ms in-process` });
+  for (const [c, r] of Object.entries(locoBy)) {
+    rows.push({ id: `L${c}`, scenario: `LoCoMo cat ${c} ${r.name} (${r.n}): event_search / BM25 / recency`, value: r.eventSearch.recallAt5, unit: "recall@5", meetsTarget: r.eventSearch.recallAt5 > r.bm25.recallAt5, compare: "> BM25", detail: `BM25 ${r.bm25.recallAt5}, recency ${r.recency.recallAt5}; @10 ${r.eventSearch.recallAt10}/${r.bm25.recallAt10}/${r.recency.recallAt10}; MRR ${r.eventSearch.mrr}/${r.bm25.mrr}/${r.recency.mrr}; block ${r.block} (recency ${r.recencyBlock})` });
+  }
+
   printTable(`Memory benchmark — nats-server ${nc.info?.version}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`, rows);
   writeJson(new URL("./results/memory.json", import.meta.url).pathname, {
     date: new Date().toISOString(),
@@ -198,6 +218,16 @@ try {
       sessionStartBlock: { recallAt5: recallAt5(s.block.ranks), mrr: mrr(s.block.ranks), inBlock: present(s.block.ranks) },
       rfcLastN: { recallAt5: recallAt5(s.rfc.ranks), mrr: mrr(s.rfc.ranks), inBlock: present(s.rfc.ranks), otherUsersShare: s.rfc.leaked / Math.max(1, s.rfc.shown) },
       byKind: Object.fromEntries(Object.entries(byKind).map(([k, r]) => [k, { n: r.search.length, search: { recallAt5: recallAt5(r.search), mrr: mrr(r.search) }, block: { recallAt5: recallAt5(r.block), mrr: mrr(r.block) }, rfc: { recallAt5: recallAt5(r.rfc), mrr: mrr(r.rfc) } }])),
+    },
+    locomo: {
+      source: "Maharana et al., Evaluating Very Long-Term Conversational Memory of LLM Agents, ACL 2024; dev split (local files)",
+      conversations: loco.conversations,
+      turns: loco.turns,
+      all: locoAll,
+      byCategory: locoBy,
+      recallAt5VsBm25: ratio,
+      searchMicros: locoSearch,
+      blockMicros: locoBlock,
     },
     rows,
   });

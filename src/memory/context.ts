@@ -1,4 +1,5 @@
 import { MEMORY_BLOCK_TAG } from "../shared/memory-block.ts";
+import { carried, carriedKeys, dedupKey } from "./carried.ts";
 import type { NoteFile } from "./projection.ts";
 import type { MemoryRow } from "./rows.ts";
 import { activeTopics } from "./topics.ts";
@@ -10,8 +11,15 @@ export interface BlockInput {
   rows: readonly MemoryRow[];
   /** The agent's imported MEMORY.md, when the notes policy lets it in. */
   notes: NoteFile | undefined;
-  /** The message this turn answers: left out of the snippets (it may already be recorded as msg.in). */
+  /** Rows about the message that opens the session, best match first (shown before the newest). */
+  relevant?: readonly MemoryRow[];
+  /**
+   * The message this turn answers: left out of the snippets (it may already be recorded as msg.in), as
+   * is any row the prompt contains (a wake body inside its frame, a relayed prompt in its envelope).
+   */
   prompt: string | undefined;
+  /** More texts the turn carries, left out the same way. */
+  carries?: readonly string[];
   maxChars: number;
   /** Whether event_search is available to point at. */
   searchHint: boolean;
@@ -19,16 +27,13 @@ export interface BlockInput {
 
 /** Longest single snippet line; a long message is cut, its start usually says what it was about. */
 const SNIPPET_CHARS = 280;
+/** Newest rows shown as the last exchange with this peer, for continuity, before older history. */
+const LAST_EXCHANGE = 2;
 /** Share of the budget notes may take when there is also conversation to show. */
 const NOTES_SHARE = 0.4;
 
 function stamp(ts: number): string {
   return new Date(ts).toISOString().slice(0, 16).replace("T", " ");
-}
-
-/** Text reduced to what makes two messages "the same" for deduplication. */
-function dedupKey(text: string): string {
-  return text.toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}]+/gu, " ").trim();
 }
 
 /** Recorded text can contain anything, including this block's own tags: defuse them so no message can close the block early. */
@@ -53,7 +58,6 @@ function speakerOf(row: MemoryRow, self: string): string {
  * The block says it is recorded data: earlier messages are other people's words, not instructions.
  */
 export function buildBlock(input: BlockInput): string | undefined {
-  const promptKey = input.prompt ? dedupKey(input.prompt) : "";
   const notesText = input.notes ? defuse(input.notes.text).trim() : undefined;
   if (input.rows.length === 0 && !notesText) return undefined;
 
@@ -84,25 +88,38 @@ export function buildBlock(input: BlockInput): string | undefined {
     }
   }
 
-  // Snippets newest first until the budget is spent; only those are deduplicated (the rest is never shown).
-  const snippets: string[] = [];
-  const head = "Earlier messages, newest first:";
-  budget -= head.length + 1;
+  // Rows about the opening message, then the last exchange, then the newest, until the budget is spent;
+  // only those are deduplicated (the rest is never shown).
+  const keys = carriedKeys([...(input.prompt ? [input.prompt] : []), ...(input.carries ?? [])]);
   const seen = new Set<string>();
-  for (const row of input.rows) {
-    if (budget <= 60) break;
-    const key = dedupKey(row.text);
-    if (!key || key === promptKey || seen.has(key)) continue;
-    seen.add(key);
-    const line = `- ${stamp(row.ts)} ${speakerOf(row, input.agentId)}: ${oneLine(row.text, SNIPPET_CHARS)}`;
-    if (line.length + 1 > budget) {
-      snippets.push(line.slice(0, budget - 2) + "…");
-      break;
+  const snippets: string[] = [];
+  const section = (head: string, rows: readonly MemoryRow[], max = Infinity): void => {
+    const lines: string[] = [];
+    let room = budget - head.length - 1;
+    for (const row of rows) {
+      if (room <= 60 || lines.length >= max) break;
+      const key = dedupKey(row.text);
+      if (!key || seen.has(key) || carried(row.text, keys)) continue;
+      seen.add(key);
+      const line = `- ${stamp(row.ts)} ${speakerOf(row, input.agentId)}: ${oneLine(row.text, SNIPPET_CHARS)}`;
+      if (line.length + 1 > room) {
+        lines.push(line.slice(0, room - 2) + "…");
+        room = 0;
+        break;
+      }
+      lines.push(line);
+      room -= line.length + 1;
     }
-    snippets.push(line);
-    budget -= line.length + 1;
+    if (lines.length === 0) return;
+    snippets.push(head, ...lines);
+    budget = room;
+  };
+  const relevant = input.relevant ?? [];
+  if (relevant.length > 0) {
+    section("Earlier messages about this, best match first:", relevant);
+    section("Last exchange:", input.rows.slice(0, LAST_EXCHANGE), LAST_EXCHANGE);
   }
-  if (snippets.length > 0) snippets.unshift(head);
+  section("Earlier messages, newest first:", input.rows);
   if (snippets.length === 0 && notesBlock.length === 0) return undefined;
   return [open, ...lines, ...snippets, ...notesBlock, ...(tail ? [tail] : []), close].join("\n");
 }

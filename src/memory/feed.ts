@@ -64,6 +64,8 @@ export class ProjectionFeed {
   private readonly unsubscribe: Array<() => void> = [];
   private stopped = false;
   private lastProblemLog = 0;
+  /** Streams already said to be missing: a first start waits for the event store to create its stream, quietly. */
+  private readonly waitingFor = new Set<string>();
 
   constructor(projection: Projection, sources: FeedSource[], log: Logger) {
     this.projection = projection;
@@ -108,6 +110,17 @@ export class ProjectionFeed {
         retryMs = RETRY_MIN_MS;
       } catch (err) {
         const message = errorMessage(err);
+        if (/stream not found/i.test(message)) {
+          // Not a fault: on a first start the event store creates the stream moments after memory starts.
+          if (!this.waitingFor.has(source.stream)) {
+            this.waitingFor.add(source.stream);
+            this.log.info(`memory: stream "${source.stream}" does not exist yet (${source.label} connection); reading starts once it does`);
+          }
+          if (st) st.reading = false;
+          if (this.stopped || run.abort.signal.aborted) break;
+          await new Promise((r) => setTimeout(r, RETRY_MIN_MS).unref());
+          continue;
+        }
         if (st && st.lastError !== message) this.log.warn(`memory: reading ${source.subject} from stream "${source.stream}" (${source.label} connection): ${message}; retrying`);
         if (st) {
           st.lastError = message;

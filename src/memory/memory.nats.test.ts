@@ -86,6 +86,29 @@ describe("memory service against a real nats-server", { timeout: 300_000 }, () =
     }
   });
 
+  it("a first start on a fresh stream waits quietly; the running turn never finds itself, its session's earlier ones do", async () => {
+    const r = await rig(tempDir("mem-"), { events: { streamName: "fresh-memory", subjectPrefix: "fresh.events" } });
+    try {
+      await waitFor("every source reading", async () => r.memory.status().sources.every((s) => s.reading));
+      const old = "agent:main:nats:direct:alice";
+      r.store.record({ agent: "main", session: old, type: "msg.in", payload: { from: "alice", content: "The offsite is in Lisbon in March" } });
+      // A new session of the same conversation (peer scope): the earlier session's words are history.
+      const ask = old;
+      const prompt = "Where is the offsite?";
+      r.store.record({ agent: "main", session: ask, type: "msg.in", payload: { from: "alice", content: prompt } });
+      await waitFor("both rows", async () => (r.memory.status().rows ?? 0) >= 2);
+      r.memory.noteTurn(ask, `[URGENT from alice] ${prompt}`, true);
+      const hits = await r.memory.search({ agentId: "main", sessionKey: ask, match: '"offsite"', limit: 5 });
+      assert.deepEqual(hits.map((h) => h.row.text), ["The offsite is in Lisbon in March"], "the question is not its own hit");
+      const block = await r.memory.context({ agentId: "main", sessionKey: ask, prompt: `[URGENT from alice] ${prompt}` });
+      assert.doesNotMatch(block ?? "", /Where is the offsite/);
+      assert.deepEqual(r.log.lines.filter((l) => /stream not found|retrying/i.test(l)), [], "no stream-not-found warnings on a first start");
+      assert.ok(r.log.lines.filter((l) => /^info memory: stream .* does not exist yet/.test(l)).length <= 1, "one info line at most");
+    } finally {
+      await r.stop();
+    }
+  });
+
   it("feeds from the stream (another gateway's events), resumes from its cursor, rebuilds by replay", async () => {
     const dir = tempDir("mem-");
     const r1 = await rig(dir, { memory: { agents: { main: { scope: "agent" } } } });

@@ -14,7 +14,7 @@ import { STOP_WORDS } from "./words.ts";
  * per agent token, so a search costs what that agent's own history costs, not the whole stream's.
  * One process writes (the gateway's runtime); readers (the query worker) open it read-only next to it (WAL).
  */
-const SCHEMA_VERSION = "2";
+const SCHEMA_VERSION = "3";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS rows (
@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS rows (
 CREATE INDEX IF NOT EXISTS rows_agent_peer_ts ON rows(agent, peer, ts);
 CREATE INDEX IF NOT EXISTS rows_agent_ts ON rows(agent, ts);
 CREATE INDEX IF NOT EXISTS rows_note ON rows(agent, note_path, ts) WHERE note_path IS NOT NULL;
+CREATE TABLE IF NOT EXISTS speakers (agent TEXT NOT NULL, token TEXT NOT NULL, PRIMARY KEY (agent, token)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fts_agents (agent TEXT PRIMARY KEY, tbl TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (source TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,8 +73,22 @@ export interface Visibility {
   agentWide: boolean;
 }
 
+/**
+ * What the running turn already carries, left out of every read: rows of the current session from its
+ * start on (the session's own context), and rows whose words the turn's prompt contains (its own
+ * message, recorded a moment before the hook ran; a wake's body inside its `[PRIORITY from x]` frame).
+ */
+export interface Exclusion {
+  session: string | undefined;
+  /** Start of the current session (ms); its rows from here on are in the model's context already. */
+  since: number;
+  /** The texts the turn carries (its prompt), compared as words (see `carriedBy`). */
+  texts: readonly string[];
+}
+
 export interface RecentQuery {
   visibility: Visibility;
+  exclude?: Exclusion;
   types: readonly string[];
   since: number;
   limit: number;
@@ -87,6 +102,7 @@ export interface SearchQuery {
   until?: number;
   types?: readonly string[];
   session?: string;
+  exclude?: Exclusion;
   limit: number;
 }
 
@@ -119,6 +135,22 @@ export function ftsQuery(text: string, maxTerms = 32): string | undefined {
     .slice(0, maxTerms)
     .map((w) => `"${w}"`)
     .join(" OR ");
+}
+
+/** Name words of a speaker ("Caroline", "telegram:alice" → alice): what a question may call them by. */
+export function speakerTokens(speaker: string | null): string[] {
+  if (!speaker) return [];
+  const words = (speaker.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => w.length >= 3 && /^\p{L}/u.test(w) && !STOP_WORDS.has(w) && !CHANNEL_WORDS.has(w));
+  // A sender controls its name: a few words of it at most.
+  return [...new Set(words)].slice(0, 4);
+}
+const CHANNEL_WORDS: ReadonlySet<string> = new Set(["telegram", "discord", "slack", "whatsapp", "signal", "imessage", "matrix", "nats", "agent", "user", "direct", "group", "channel", "main"]);
+
+/** SQL (with 4 parameters, see `excludeArgs`) leaving out what the running turn already holds. */
+const EXCLUDE_SQL = "AND (? IS NULL OR r.session IS NOT ? OR r.ts < ?)";
+function excludeArgs(e: Exclusion | undefined): [string | null, string | null, number] {
+  const s = e?.session ?? null;
+  return [s, s, e?.since ?? 0];
 }
 
 export class Projection {
@@ -212,6 +244,7 @@ export class Projection {
         added++;
         const tbl = this.ftsTable(r.agent, true);
         this.stmt(`INSERT INTO ${tbl}(rowid, text) VALUES (?, ?)`).run(res.lastInsertRowid, r.text);
+        for (const token of speakerTokens(r.speaker)) this.stmt("INSERT OR IGNORE INTO speakers(agent, token) VALUES (?, ?)").run(r.agent, token);
       }
       if (cursor) this.stmt("INSERT OR REPLACE INTO cursors(source, seq, at) VALUES (?, ?, ?)").run(cursor.source, cursor.seq, Date.now());
       this.db.exec("COMMIT");
@@ -272,9 +305,10 @@ export class Projection {
     const perAgent = q.visibility.agents.map((agent) => {
       const peer = q.visibility.peer;
       const stmt = this.arrays(
-        `SELECT id, ts, agent, session, peer, type, role, speaker, channel, text FROM rows WHERE agent = ?${peer === undefined ? "" : " AND peer = ?"} AND ts >= ? AND role IN ('user', 'agent') AND type IN (SELECT value FROM json_each(?)) ORDER BY ts DESC LIMIT ?`,
+        `SELECT id, ts, agent, session, peer, type, role, speaker, channel, text FROM rows r WHERE agent = ?${peer === undefined ? "" : " AND peer = ?"} AND ts >= ? AND role IN ('user', 'agent') AND type IN (SELECT value FROM json_each(?)) ${EXCLUDE_SQL} ORDER BY ts DESC LIMIT ?`,
       );
-      const rows = (peer === undefined ? stmt.all(agent, q.since, types, q.limit) : stmt.all(agent, peer, q.since, types, q.limit)) as unknown as Array<Array<string | number | null>>;
+      const ex = excludeArgs(q.exclude);
+      const rows = (peer === undefined ? stmt.all(agent, q.since, types, ...ex, q.limit) : stmt.all(agent, peer, q.since, types, ...ex, q.limit)) as unknown as Array<Array<string | number | null>>;
       return rows.map(
         (r): MemoryRow => ({
           id: String(r[0]),
@@ -347,12 +381,38 @@ export class Projection {
           AND r.ts >= ? AND r.ts <= ?
           AND (? IS NULL OR r.type IN (SELECT value FROM json_each(?)))
           AND (? IS NULL OR r.session = ?)
+          ${EXCLUDE_SQL}
         ORDER BY bm25 LIMIT ?`;
-      for (const r of this.stmt(sql).all(q.match, agent, peer, peer, wide, wide, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, types, types, session, session, q.limit)) {
+      for (const r of this.stmt(sql).all(q.match, agent, peer, peer, wide, wide, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, types, types, session, session, ...excludeArgs(q.exclude), q.limit)) {
         hits.push({ row: toRow(r as SqlRow), bm25: Number(r.bm25), snippet: String(r.snip) });
       }
     }
     return v.agents.length > 1 ? hits.sort((a, b) => a.bm25 - b.bm25).slice(0, q.limit) : hits;
+  }
+
+  /** Which of `words` name a speaker of one of these agents' rows. */
+  speakerWords(agents: readonly string[], words: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    if (words.length === 0) return out;
+    const stmt = this.stmt("SELECT token FROM speakers WHERE agent = ? AND token IN (SELECT value FROM json_each(?))");
+    const list = JSON.stringify(words);
+    for (const agent of agents) for (const r of stmt.all(agent, list)) out.add(String(r.token));
+    return out;
+  }
+
+  /**
+   * The conversation rows just before and just after one row (same agent and conversation), within
+   * the reader's exclusion: the turn that asked, the turn that answered. Two index probes.
+   */
+  neighbours(row: MemoryRow, exclude?: Exclusion): MemoryRow[] {
+    if (row.peer === null) return [];
+    const cols = COLUMNS.split(", ").map((c) => `r.${c}`).join(", ");
+    const out: MemoryRow[] = [];
+    for (const [cmp, order] of [["<", "DESC"], [">", "ASC"]] as const) {
+      const r = this.stmt(`SELECT ${cols} FROM rows r WHERE r.agent = ? AND r.peer = ? AND r.ts ${cmp} ? AND r.role IN ('user', 'agent') ${EXCLUDE_SQL} ORDER BY r.ts ${order} LIMIT 1`).get(row.agent, row.peer, row.ts, ...excludeArgs(exclude));
+      if (r) out.push(toRow(r as SqlRow));
+    }
+    return out;
   }
 
   /** One row by event id, if the reader may see it. */

@@ -1,6 +1,9 @@
 import { buildBlock } from "./context.ts";
-import { type Projection, type SearchHit, type Visibility } from "./projection.ts";
+import { ftsQuery, type Exclusion, type Projection, type Visibility } from "./projection.ts";
+import { recall, type RankedHit } from "./recall.ts";
 import type { MemoryRow } from "./rows.ts";
+
+export { rankHits, type RankedHit } from "./recall.ts";
 
 /** Build the session-start block for one session. */
 export interface ContextRequest {
@@ -15,7 +18,11 @@ export interface ContextRequest {
   /** The note file to include (MEMORY.md) when the notes policy allows it. */
   notesPath: string | undefined;
   prompt: string | undefined;
+  /** What the running turn carries (its session, its prompt): never shown back to it. */
+  exclude?: Exclusion;
   searchHint: boolean;
+  /** For the recency tie-break of the hits about the prompt (default: the newest recorded row). */
+  now?: number;
 }
 
 export interface ContextResult {
@@ -34,15 +41,10 @@ export interface SearchRequest {
   until?: number;
   types?: string[];
   session?: string;
+  exclude?: Exclusion;
   limit: number;
   /** For the recency tie-break. */
   now: number;
-}
-
-export interface RankedHit {
-  row: MemoryRow;
-  score: number;
-  snippet: string;
 }
 
 export interface StatsRequest {
@@ -58,63 +60,29 @@ export interface GetRequest {
 
 export type QueryRequest = ContextRequest | SearchRequest | StatsRequest | GetRequest;
 
-/** How many BM25 candidates are re-ranked per requested result. */
-const CANDIDATES_PER_RESULT = 4;
-/** A result's relevance gains up to this share when it is recent (half of it at 30 days). */
-const RECENCY_WEIGHT = 0.3;
-const RECENCY_HALF_LIFE_MS = 30 * 86_400_000;
+/** Hits about the opening message the block may show (the budget usually ends it sooner). */
+const RELEVANT_ROWS = 24;
 
-/** The query's words that a text contains (a word matches a token starting with its first letters, like the stemmer would). */
-function matchedTerms(text: string, terms: readonly string[]): string {
-  const tokens = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  return terms.filter((t) => tokens.some((tok) => tok.startsWith(t.length > 5 ? t.slice(0, t.length - 2) : t))).join(" ");
-}
-
-/**
- * BM25 first, recency second, and a later statement supersedes an earlier one: hits that match the
- * same query words are about the same thing, so the newest of them takes the best place any of them
- * earned ("my locker code is 4711" … later "my locker code changed, it's 9902"). Otherwise a clearly
- * better match still wins over a newer one.
- */
-export function rankHits(hits: readonly SearchHit[], now: number, limit: number, terms: readonly string[] = []): RankedHit[] {
-  const scored = hits.map((h) => {
-    const relevance = Math.max(0, -h.bm25);
-    const age = Math.max(0, now - h.row.ts);
-    const recency = Math.pow(2, -age / RECENCY_HALF_LIFE_MS);
-    return { row: h.row, snippet: h.snippet, score: relevance * (1 + RECENCY_WEIGHT * recency), key: terms.length > 0 ? matchedTerms(h.row.text, terms) : "" };
-  });
-  if (terms.length > 0) {
-    const groups = new Map<string, typeof scored>();
-    for (const h of scored) if (h.key) groups.set(h.key, [...(groups.get(h.key) ?? []), h]);
-    for (const group of groups.values()) {
-      if (group.length < 2) continue;
-      const scores = group.map((h) => h.score).sort((a, b) => b - a);
-      group.sort((a, b) => b.row.ts - a.row.ts).forEach((h, i) => (h.score = scores[i]));
-    }
-  }
-  return scored
-    .sort((a, b) => b.score - a.score || b.row.ts - a.row.ts)
-    .slice(0, limit)
-    .map(({ row, snippet, score }) => ({ row, snippet, score }));
-}
-
-/** The words of an FTS expression made by ftsQuery (`"a" OR "b"`). */
-function termsOf(match: string): string[] {
-  return [...match.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+/** The block leaves out the prompt it is built for, also when the caller named no exclusion. */
+function contextExclusion(req: ContextRequest): Exclusion | undefined {
+  if (req.exclude) return req.prompt && !req.exclude.texts.includes(req.prompt) ? { ...req.exclude, texts: [...req.exclude.texts, req.prompt] } : req.exclude;
+  return req.prompt ? { session: undefined, since: 0, texts: [req.prompt] } : undefined;
 }
 
 export function runQuery(projection: Projection, req: QueryRequest): ContextResult | RankedHit[] | ReturnType<Projection["stats"]> | MemoryRow | null {
   switch (req.op) {
     case "context": {
-      const rows = projection.recent({ visibility: req.visibility, types: req.types, since: req.since, limit: req.maxEvents });
+      const exclude = contextExclusion(req);
+      const rows = projection.recent({ visibility: req.visibility, types: req.types, since: req.since, exclude, limit: req.maxEvents });
       const notes = req.notesPath && req.visibility.agentWide ? projection.latestNote(req.agentId, req.notesPath) : undefined;
-      const block = buildBlock({ agentId: req.agentId, scope: req.scope, rows, notes, prompt: req.prompt, maxChars: req.maxChars, searchHint: req.searchHint });
+      // The block is built for the message that opens the session: what the history says about it first.
+      const match = req.prompt ? ftsQuery(req.prompt) : undefined;
+      const relevant = match && rows.length > 0 ? recall(projection, { visibility: req.visibility, match, since: req.since, types: req.types, exclude, limit: RELEVANT_ROWS, now: req.now ?? rows[0].ts }).map((h) => h.row) : [];
+      const block = buildBlock({ agentId: req.agentId, scope: req.scope, rows, relevant, notes, prompt: req.prompt, maxChars: req.maxChars, searchHint: req.searchHint });
       return { block, rows: rows.length, notes: notes !== undefined };
     }
-    case "search": {
-      const hits = projection.search({ ...req, limit: req.limit * CANDIDATES_PER_RESULT });
-      return rankHits(hits, req.now, req.limit, termsOf(req.match));
-    }
+    case "search":
+      return recall(projection, req);
     case "stats":
       return projection.stats();
     case "get":

@@ -22,6 +22,8 @@ export function registerMemory(api: OpenClawPluginApi, memory: MemoryService, lo
     const s = memory.settings(agentId);
     if (!s.enabled) return;
     const firstTurn = event.messages.length === 0;
+    // Every turn: what it carries is left out of the block and of event_search during the session.
+    memory.noteTurn(ctx.sessionKey, event.prompt, firstTurn);
     if (!firstTurn && !s.everyTurn) return;
     const block = await memory.context({ agentId, sessionKey: ctx.sessionKey, prompt: event.prompt });
     return block ? { prependContext: block } : undefined;

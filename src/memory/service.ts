@@ -10,6 +10,7 @@ import { feedSources, ProjectionFeed, type FeedSourceStatus } from "./feed.ts";
 import { Projection } from "./projection.ts";
 import { MemoryQueries, QueryTimeoutError } from "./queries.ts";
 import type { RankedHit } from "./queries-core.ts";
+import type { Exclusion } from "./projection.ts";
 import { NOTE_TYPES, rowOf, type MemoryRow } from "./rows.ts";
 import { agentMemory, visibilityFor, type AgentMemory } from "./settings.ts";
 
@@ -18,6 +19,10 @@ export const LONGTERM_NOTE_PATH = "MEMORY.md";
 const PRUNE_EVERY_MS = 3_600_000;
 /** Search is a tool call, not the start of a turn: it may take longer than memory.timeoutMs. */
 const SEARCH_MIN_TIMEOUT_MS = 5000;
+/** Sessions whose running context is remembered (oldest forgotten first), and prompts per session. */
+const MAX_TRACKED_SESSIONS = 4096;
+const MAX_TRACKED_PROMPTS = 8;
+const MAX_TRACKED_PROMPT_CHARS = 16_384;
 
 export interface MemoryStatus {
   enabled: boolean;
@@ -72,6 +77,8 @@ export class MemoryService {
   private readonly contextMicros = new Reservoir(1024);
   private timeouts = 0;
   private lastError: string | undefined;
+  /** Per session key: when the current session started and what its turns carried (never shown back to it). */
+  private readonly current = new Map<string, { since: number; texts: string[] }>();
 
   constructor(opts: { cfg: NatsPluginConfig; stateDir: string; events: EventStore | undefined; link: NatsLink; logger: Logger }) {
     this.cfg = opts.cfg;
@@ -135,6 +142,26 @@ export class MemoryService {
     }
   }
 
+  /**
+   * A turn is about to run in `sessionKey` with `prompt`: a first turn starts the session (what it held
+   * before is history again), every turn adds what it carries. Bounded: the oldest sessions are forgotten.
+   */
+  noteTurn(sessionKey: string | undefined, prompt: string | undefined, firstTurn: boolean, now = Date.now()): void {
+    if (!sessionKey) return;
+    let cur = this.current.get(sessionKey);
+    if (!cur || firstTurn) cur = { since: now, texts: [] };
+    this.current.delete(sessionKey);
+    this.current.set(sessionKey, cur);
+    if (prompt) cur.texts = [...cur.texts, prompt.slice(0, MAX_TRACKED_PROMPT_CHARS)].slice(-MAX_TRACKED_PROMPTS);
+    while (this.current.size > MAX_TRACKED_SESSIONS) this.current.delete(this.current.keys().next().value as string);
+  }
+
+  /** What a read for this session leaves out (see Exclusion); undefined for a session not seen since start. */
+  exclusion(sessionKey: string | undefined): Exclusion | undefined {
+    const cur = sessionKey ? this.current.get(sessionKey) : undefined;
+    return cur ? { session: sessionKey, since: cur.since, texts: cur.texts } : undefined;
+  }
+
   /** Rows older than the stream keeps (events.retention.maxAgeHours) leave the projection too. */
   private prune(): void {
     const hours = this.cfg.events.retention.maxAgeHours;
@@ -172,7 +199,7 @@ export class MemoryService {
     try {
       const since = Number.isFinite(s.lookbackMs) ? Date.now() - s.lookbackMs : 0;
       const res = await this.queries.context(
-        { agentId: call.agentId, scope: s.scope, visibility, types: s.types, since, maxEvents: s.maxEvents, maxChars: s.maxChars, notesPath: LONGTERM_NOTE_PATH, prompt: call.prompt, searchHint: s.search.enabled },
+        { agentId: call.agentId, scope: s.scope, visibility, types: s.types, since, maxEvents: s.maxEvents, maxChars: s.maxChars, notesPath: LONGTERM_NOTE_PATH, prompt: call.prompt, exclude: this.exclusion(call.sessionKey), searchHint: s.search.enabled, now: Date.now() },
         s.timeoutMs,
       );
       this.contextMicros.add((performance.now() - t0) * 1000);
@@ -193,7 +220,7 @@ export class MemoryService {
     const s = this.settings(call.agentId);
     if (!this.queries) throw new Error(this.lastError ?? "memory is not running");
     const visibility = visibilityFor(s, call.sessionKey);
-    return this.queries.search({ visibility, match: call.match, since: call.since, until: call.until, types: call.types, session: call.session, limit: call.limit, now: Date.now() }, Math.max(s.timeoutMs, SEARCH_MIN_TIMEOUT_MS));
+    return this.queries.search({ visibility, match: call.match, since: call.since, until: call.until, types: call.types, session: call.session, exclude: this.exclusion(call.sessionKey), limit: call.limit, now: Date.now() }, Math.max(s.timeoutMs, SEARCH_MIN_TIMEOUT_MS));
   }
 
   /** One event by id within the caller's scope (null when it is not there or not visible). */
