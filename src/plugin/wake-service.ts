@@ -36,7 +36,8 @@ export class WakeService {
   attach(link: NatsLink): void {
     this.detach?.();
     this.active = true;
-    this.hosting.refresh();
+    this.dispatcher.handoff.resume();
+    this.hosting.refresh(this.log);
     this.detach = link.onConnect((nc) => this.connected(nc));
   }
 
@@ -69,6 +70,8 @@ export class WakeService {
 
   async stop(): Promise<void> {
     this.active = false;
+    // First: wake turns being retried and hand-offs waiting for capacity end now (a stop must not wait for them).
+    this.dispatcher.handoff.stop();
     this.detach?.();
     this.detach = undefined;
     for (const s of this.subs) s.unsubscribe();

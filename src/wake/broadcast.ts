@@ -19,6 +19,6 @@ export async function dispatchBroadcast(dispatcher: WakeDispatcher, agentId: str
     if (m.to !== undefined || m.sessionKey !== undefined) return { kind: "rejected", reason: `a broadcast on ${msg.subject} reaches every hosted agent's main session; drop to / sessionKey` };
     if (m.deliver || m.expectReply) return { kind: "rejected", reason: `a broadcast on ${msg.subject} cannot use deliver / expectReply (the relay takes one agent's turn)` };
   }
-  const outcome = await dispatcher.dispatch(msg.data, msg.subject, arrivedAt, { headers: msg.headers, target: { agentId, sessionKey: mainSessionKey(agentId) } });
+  const outcome = await dispatcher.dispatch(msg.data, msg.subject, arrivedAt, { headers: msg.headers, target: { agentId, sessionKey: mainSessionKey(agentId) }, parsed });
   return outcome.kind === "handled" && outcome.receipt.ok ? { kind: "handled", receipt: { ...outcome.receipt, broadcast: true } } : outcome;
 }

@@ -6,7 +6,8 @@ import { injectWake, type SystemRuntime } from "./inject.ts";
 import { parseWakeMessage, type WakeMessage } from "./message.ts";
 import { checkSubjectBinding, formatWakeText, resolveTarget, type WakeTarget } from "./route.ts";
 import { Reservoir } from "../shared/reservoir.ts";
-import { WakeHandoff } from "./handoff.ts";
+import { HandoffRefused, WakeHandoff } from "./handoff.ts";
+import { NewSessionGate } from "./new-sessions.ts";
 import { hopLimitReason, processHops, readHops, type HopContext } from "./hops.ts";
 
 /** What the sender gets back on its reply subject. */
@@ -29,7 +30,11 @@ export interface DispatchMeta {
   stored?: boolean;
   /** Overrides the routed target (a broadcast names each hosted agent's main session). */
   target?: WakeTarget;
+  /** The message already parsed by the caller (hosting check, broadcast check): not parsed again. */
+  parsed?: ParsedWake;
 }
+
+export type ParsedWake = { ok: true; message: WakeMessage; target: WakeTarget } | { ok: false; reason: string };
 
 /** Told about each message handed to an agent as a system event (the event store records it as `wake.in`). */
 export type InjectedListener = (e: { message: WakeMessage; target: WakeTarget; priority: string; subject: string; queued: boolean }) => void;
@@ -75,10 +80,14 @@ export class WakeDispatcher {
     this.cfg = cfg;
     this.system = system;
     this.log = log;
-    this.handoff = new WakeHandoff({ urgentTurnsPerMinute: cfg.wake.urgentTurnsPerMinute, turnTimeoutMs: cfg.wake.turnTimeoutMs }, log);
+    this.handoff = new WakeHandoff({ urgentTurnsPerMinute: cfg.wake.urgentTurnsPerMinute, turnTimeoutMs: cfg.wake.turnTimeoutMs, maxQueuedPerSession: cfg.wake.maxQueuedPerSession }, log);
+    this.newSessions = new NewSessionGate({ perSender: cfg.wake.newSessionsPerSenderPerMinute, total: cfg.wake.newSessionsPerMinute });
   }
 
-  parse(data: Uint8Array, subject: string): { ok: true; message: WakeMessage; target: WakeTarget } | { ok: false; reason: string } {
+  /** Caps sessions opened on a sender's say-so (the host keeps state for each). */
+  private readonly newSessions: NewSessionGate;
+
+  parse(data: Uint8Array, subject: string): ParsedWake {
     const parsed = parseWakeMessage(data, this.cfg.maxBodyBytes);
     if (!parsed.ok) return parsed;
     const unbound = checkSubjectBinding(parsed.message, subject);
@@ -88,7 +97,7 @@ export class WakeDispatcher {
 
   async dispatch(data: Uint8Array, subject: string, arrivedAt: number = performance.now(), meta: DispatchMeta = {}): Promise<DispatchOutcome> {
     this.counts.received++;
-    const parsed = this.parse(data, subject);
+    const parsed = meta.parsed ?? this.parse(data, subject);
     if (!parsed.ok) return this.reject(parsed.reason, subject);
     const { message } = parsed;
     const target = meta.target ?? parsed.target;
@@ -112,8 +121,18 @@ export class WakeDispatcher {
       return outcome;
     }
     const priority = message.priority ?? "normal";
+    if (this.handoff.available && !this.handoff.hasSession(target)) {
+      const refused = this.newSessions.admit(sender.trust === "verified" ? `key:${sender.user}` : `from:${message.from}`, target.sessionKey);
+      if (refused) return this.reject(refused, subject, seen);
+    }
     const hostStart = performance.now();
-    const result = await this.inject(target, priority, message.from, message.body);
+    let result: { queued: boolean; via: HandedVia };
+    try {
+      result = await this.inject(target, priority, message.from, message.body);
+    } catch (err) {
+      if (err instanceof HandoffRefused) return this.reject(err.message, subject, seen);
+      throw err;
+    }
     this.hostMicros.add((performance.now() - hostStart) * 1000);
     this.counts.injected++;
     this.injectMicros.add((performance.now() - arrivedAt) * 1000);

@@ -238,14 +238,14 @@ export class DurableInbox {
         m.ack();
         return;
       }
-      const away = this.hosting.notHostedTarget(this.dispatcher, m.data, m.subject);
+      const { away, parsed } = this.hosting.check(this.dispatcher, m.data, m.subject);
       if (away) {
         // Another gateway of the consumer may host it: give it back, dead-letter on the last delivery.
         if (this.lastDelivery(m)) return this.giveUp(nc, m, `agent "${away}" is not hosted by any gateway that took this message`);
         m.nak(1000);
         return;
       }
-      const outcome = await this.dispatcher.dispatch(m.data, m.subject, performance.now(), { headers: m.headers, stored: true });
+      const outcome = await this.dispatcher.dispatch(m.data, m.subject, performance.now(), { headers: m.headers, stored: true, ...(parsed ? { parsed } : {}) });
       if (outcome.kind === "rejected") return this.giveUp(nc, m, outcome.reason);
       this.done.add(seq);
       await m.ackAck().catch(() => m.ack());

@@ -16,6 +16,13 @@ export interface HandoffResult {
   via: "injection" | "turn" | "system-event";
 }
 
+const DEFAULT_MAX_QUEUED = 1000;
+
+/** A hand-off the plugin refuses (a cap); the message is dead-lettered with this reason, not retried. */
+export class HandoffRefused extends Error {
+  override readonly name = "HandoffRefused";
+}
+
 /** A commit's result, and for a new session's first turn what the session's next batch must wait for. */
 interface Committed {
   result: HandoffResult;
@@ -54,14 +61,37 @@ interface Outbox {
  */
 export class WakeHandoff {
   readonly waker: Waker;
-  readonly counts = { messages: 0, entries: 0, systemEvents: 0, firstTurns: 0, capWaits: 0, failed: 0 };
+  readonly counts = { messages: 0, entries: 0, systemEvents: 0, firstTurns: 0, capWaits: 0, failed: 0, refused: 0 };
   private readonly hosts: WakeHost[] = [];
   private readonly outboxes = new Map<string, Outbox>();
   private readonly log: Logger;
+  private readonly settings: WakerSettings;
 
   constructor(settings: WakerSettings, log: Logger) {
     this.log = log;
+    this.settings = settings;
     this.waker = new Waker(() => this.hosts[0], settings, log);
+  }
+
+  /** The service stops: no new turns, retries end; queued hand-offs fail (the durable inbox naks them, so they come back after restart). */
+  stop(): void {
+    this.waker.stop();
+  }
+
+  /** The service starts again after a stop. */
+  resume(): void {
+    this.waker.resume();
+  }
+
+  /** Whether the host has a row for the session (false without a host: nothing to ask). */
+  hasSession(target: WakeTarget): boolean {
+    const host = this.hosts[0];
+    if (!host) return false;
+    try {
+      return host.pendingInjections(target.sessionKey, target.agentId) !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** The newest registration's host comes first; an older one is tried when the newest refuses (stale registry). */
@@ -77,7 +107,13 @@ export class WakeHandoff {
   /** Hand one framed message to the session; resolves once the host holds it (see HandoffResult). Urgent also wakes the session. */
   deliver(target: WakeTarget, text: string, urgent: boolean, id?: string): Promise<HandoffResult> {
     this.counts.messages++;
+    if (this.waker.stopped) return Promise.reject(new Error("the wake service is stopping; not handed off"));
     let box = this.outboxes.get(target.sessionKey);
+    const cap = this.settings.maxQueuedPerSession ?? DEFAULT_MAX_QUEUED;
+    if (box && box.items.length >= cap) {
+      this.counts.refused++;
+      return Promise.reject(new HandoffRefused(`${target.sessionKey.slice(0, 120)} already has ${box.items.length} messages waiting for their hand-off (wake.maxQueuedPerSession ${cap}); refused`));
+    }
     if (!box) {
       box = { target, items: [], pumping: false };
       this.outboxes.set(target.sessionKey, box);
@@ -152,8 +188,15 @@ export class WakeHandoff {
   private async commitEntry(target: WakeTarget, text: string, key: string | undefined): Promise<"committed" | "no-session"> {
     const idempotencyKey = key ?? `nats:${randomUUID()}`;
     let waitedForCap = false;
+    // A full session waits for its turn to drain it, but not forever: past the deadline the hand-off fails
+    // (the durable inbox naks it for a later delivery; a core message is dead-lettered with the reason).
+    const deadline = Date.now() + this.settings.turnTimeoutMs;
     for (;;) {
       if (this.hosts.length === 0) throw new Error("the host runtime is not available yet");
+      if (this.waker.stopped) throw new Error("the wake service is stopping; not handed off");
+      if (waitedForCap && Date.now() > deadline) {
+        throw new Error(`${target.sessionKey} still holds ${ENTRY_BUDGET}+ undelivered entries after ${this.settings.turnTimeoutMs} ms (wake.turnTimeoutMs); not handed off`);
+      }
       let sessionExists = false;
       for (const host of [...this.hosts]) {
         const pending = host.pendingInjections(target.sessionKey, target.agentId);

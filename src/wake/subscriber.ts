@@ -9,7 +9,7 @@ import type { Hosting } from "./hosting.ts";
 import { isBroadcastSubject, wakeLayout } from "./layout.ts";
 import { subjectMatches } from "../shared/subjects.ts";
 
-type WakeSubscriptionConfig = Pick<NatsPluginConfig, "subjects" | "broadcastSubjects" | "queueGroup" | "deadLetterSubject" | "defaultAgent">;
+type WakeSubscriptionConfig = Pick<NatsPluginConfig, "subjects" | "broadcastSubjects" | "queueGroup" | "deadLetterSubject" | "defaultAgent"> & { wake: Pick<NatsPluginConfig["wake"], "maxInFlight"> };
 
 /**
  * Core-NATS subscriptions: the configured subjects, `agent.*.…` expanded to the hosted agents, in the
@@ -23,6 +23,9 @@ export function subscribeWake(nc: NatsConnection, cfg: WakeSubscriptionConfig, d
   // With the durable inbox the work subjects come from JetStream; broadcasts stay core (every gateway takes them).
   const work = opts.broadcastOnly ? [] : [...new Set([...[...layout.byAgent.values()].flat(), ...layout.shared])];
   const subs: Subscription[] = [];
+  // Core NATS pushes as fast as senders publish; each handled message holds memory until its hand-off.
+  // Past wake.maxInFlight a message is refused at once (error reply, dead letter) instead of queued.
+  let inFlight = 0;
   const subscribe = (subject: string, queue: string | undefined, onMsg: (msg: Msg, arrivedAt: number) => Promise<void>): void => {
     subs.push(
       nc.subscribe(subject, {
@@ -32,7 +35,13 @@ export function subscribeWake(nc: NatsConnection, cfg: WakeSubscriptionConfig, d
             log.warn(`nats: subscription ${subject} error: ${errorMessage(err)}`);
             return;
           }
-          void onMsg(msg, performance.now());
+          if (inFlight >= cfg.wake.maxInFlight) {
+            busy.count++;
+            void guarded(nc, msg, cfg.deadLetterSubject, log, async () => ({ kind: "rejected", reason: `gateway busy: ${inFlight} wake messages in flight (wake.maxInFlight ${cfg.wake.maxInFlight}); not handled` }));
+            return;
+          }
+          inFlight++;
+          void onMsg(msg, performance.now()).finally(() => inFlight--);
         },
       }),
     );
@@ -40,9 +49,9 @@ export function subscribeWake(nc: NatsConnection, cfg: WakeSubscriptionConfig, d
   const onWork = async (msg: Msg, arrivedAt: number): Promise<void> => {
     if (isBroadcastSubject(cfg, msg.subject)) return; // the broadcast subscription takes it
     await guarded(nc, msg, cfg.deadLetterSubject, log, async () => {
-      const away = hosting.notHostedTarget(dispatcher, msg.data, msg.subject);
+      const { away, parsed } = hosting.check(dispatcher, msg.data, msg.subject);
       if (away) return { kind: "rejected", reason: `agent "${away}" is not hosted by this gateway (hosted: ${hosting.describe()})` };
-      return dispatcher.dispatch(msg.data, msg.subject, arrivedAt, { headers: msg.headers });
+      return dispatcher.dispatch(msg.data, msg.subject, arrivedAt, { headers: msg.headers, ...(parsed ? { parsed } : {}) });
     });
   };
   const done = new Set<string>();
@@ -75,6 +84,9 @@ export function subscribeWake(nc: NatsConnection, cfg: WakeSubscriptionConfig, d
   nc.flush().then(say, say);
   return subs;
 }
+
+/** Core messages refused because wake.maxInFlight were being handled, process-wide. */
+export const busy = { count: 0 };
 
 type Outcome = Awaited<ReturnType<WakeDispatcher["dispatch"]>>;
 

@@ -18,6 +18,8 @@ export interface WakerSettings {
   urgentTurnsPerMinute: number;
   /** How long to wait for one wake turn before the next may start. */
   turnTimeoutMs: number;
+  /** Messages that may wait for their hand-off to one session (wake.maxQueuedPerSession); past it they are refused. */
+  maxQueuedPerSession?: number;
 }
 
 interface SessionState {
@@ -40,7 +42,7 @@ export class Waker {
   private readonly host: () => WakeHost | undefined;
   private readonly settings: WakerSettings;
   private readonly log: Logger;
-  private stopped = false;
+  private halted = false;
 
   constructor(host: () => WakeHost | undefined, settings: WakerSettings, log: Logger) {
     this.host = host;
@@ -86,12 +88,28 @@ export class Waker {
     return n;
   }
 
+  /** Sessions the waker holds state for: only those with a turn starting or running (bounded by them). */
+  get tracked(): number {
+    return this.sessions.size;
+  }
+
+  get stopped(): boolean {
+    return this.halted;
+  }
+
+  /** No new turns; a start being retried gives up at its next try, a follow-up is not started. */
   stop(): void {
-    this.stopped = true;
+    this.halted = true;
+  }
+
+  /** After stop: the service started again (attach after stop). */
+  resume(): void {
+    this.halted = false;
   }
 
   private async afterCurrent(target: WakeTarget, s: SessionState, message: string | undefined): Promise<void> {
-    while (s.running) await sleep(100);
+    while (s.running && !this.halted) await sleep(100);
+    if (this.halted) throw new Error("the wake service is stopping");
     return this.wake(target, message);
   }
 
@@ -110,12 +128,13 @@ export class Waker {
         do {
           s.pending = false;
           const host = this.host();
-          if (!host || this.stopped) throw new Error("the host runtime is not available");
+          if (!host || this.halted) throw new Error("the host runtime is not available");
           const wait = this.rateDelay(target.agentId);
           if (wait > 0) {
             this.counts.rateLimited++;
             if (first) started();
             await sleep(wait);
+            if (this.halted) throw new Error("the wake service is stopping");
           }
           // A coalesced follow-up is needed only when something is still waiting (another turn may have drained it).
           if (message === undefined && !first && (host.pendingInjections(target.sessionKey, target.agentId) ?? 0) === 0) break;
@@ -127,13 +146,15 @@ export class Waker {
           message = undefined;
           const status = await host.waitTurn(runId, this.settings.turnTimeoutMs);
           if (status !== "ok") this.log.warn(`nats: wake turn ${runId} in ${target.sessionKey} ended with ${status}`);
-        } while (s.pending && !this.stopped);
+        } while (s.pending && !this.halted);
       } catch (err) {
         this.counts.failed++;
         this.log.error(`nats: could not start a wake turn in ${target.sessionKey}: ${errorMessage(err)}`);
         if (first) failed(err instanceof Error ? err : new Error(String(err)));
       } finally {
         s.running = false;
+        // Keyed by sender-chosen session keys: a session without a running turn is forgotten (its next wake starts afresh).
+        if (this.sessions.get(target.sessionKey) === s) this.sessions.delete(target.sessionKey);
         if (first) started();
       }
     })();
@@ -155,7 +176,7 @@ export class Waker {
         if (!host) throw new Error("the host runtime is not available");
         return await host.startTurn({ sessionKey: target.sessionKey, message, idempotencyKey: `nats-wake:${randomUUID()}` });
       } catch (err) {
-        if (Date.now() > deadline || this.stopped) throw err;
+        if (Date.now() > deadline || this.halted) throw err;
         if (!logged) this.log.info(`nats: wake turn in ${target.sessionKey} not started yet (${errorMessage(err)}); retrying`);
         logged = true;
         await sleep(START_RETRY_EVERY_MS);
@@ -167,7 +188,8 @@ export class Waker {
   private rateDelay(agentId: string): number {
     const now = Date.now();
     const recent = (this.starts.get(agentId) ?? []).filter((t) => t > now - WINDOW_MS);
-    this.starts.set(agentId, recent);
+    if (recent.length === 0) this.starts.delete(agentId);
+    else this.starts.set(agentId, recent);
     if (recent.length < this.settings.urgentTurnsPerMinute) return 0;
     return recent[recent.length - this.settings.urgentTurnsPerMinute]! + WINDOW_MS - now;
   }

@@ -64,6 +64,30 @@ export const WakeSchema = Type.Object(
       description: "wake turns one agent may start per minute; past it, urgent wakes are coalesced into one turn at the end of the window (counted in status)",
     }),
     turnTimeoutMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 300_000, description: "how long one wake turn may run before the next may start" }),
+    maxQueuedPerSession: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 1000,
+      description: "messages that may wait for their hand-off to one session; past it a message is refused and dead-lettered with the reason",
+    }),
+    maxInFlight: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 256,
+      description: "core-NATS wake messages handled at once by this gateway; past it a message is refused (error reply, dead letter) instead of queued",
+    }),
+    newSessionsPerSenderPerMinute: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 30,
+      description: "sessions the host has no row for that one sender (verified key, else `from`) may open per minute; past it the message is refused and dead-lettered",
+    }),
+    newSessionsPerMinute: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 300,
+      description: "sessions the host has no row for that all senders together may open per minute; past it the message is refused and dead-lettered",
+    }),
   },
   { additionalProperties: false, default: {} },
 );
