@@ -1,5 +1,5 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
-import { headers, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { headers, nanos, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { replyProblem } from "../agent-protocol/subjects.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
@@ -41,21 +41,27 @@ export function deadLetter(nc: NatsConnection | undefined, dlqSubject: string, r
   }
   try {
     if (safeReply(rej.reply, rej.subject, log)) nc.publish(rej.reply, JSON.stringify({ ok: false, error: rej.reason }));
-    const h = headers();
-    h.set("Openclaw-Dlq-Reason", rej.reason.slice(0, 1024).replace(/[\r\n]+/g, " "));
-    h.set("Openclaw-Dlq-Subject", rej.subject);
-    const text = decodeUtf8(rej.data);
-    const record = {
-      reason: rej.reason,
-      subject: rej.subject,
-      receivedAt: new Date().toISOString(),
-      ...extra,
-      ...(text === undefined ? { dataBase64: Buffer.from(rej.data).toString("base64") } : { data: text }),
-    };
-    nc.publish(dlqSubject, JSON.stringify(record), { headers: h });
+    const { headers: h, payload } = deadLetterRecord(rej, extra);
+    nc.publish(dlqSubject, payload, { headers: h });
   } catch (err) {
     log.error(`nats: dead-letter publish failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** The dead-letter copy: the reason and original subject as headers, and a JSON record with the data. */
+export function deadLetterRecord(rej: Rejection, extra: Record<string, unknown> = {}): { headers: MsgHdrs; payload: string } {
+  const h = headers();
+  h.set("Openclaw-Dlq-Reason", rej.reason.slice(0, 1024).replace(/[\r\n]+/g, " "));
+  h.set("Openclaw-Dlq-Subject", rej.subject);
+  const text = decodeUtf8(rej.data);
+  const record = {
+    reason: rej.reason,
+    subject: rej.subject,
+    receivedAt: new Date().toISOString(),
+    ...extra,
+    ...(text === undefined ? { dataBase64: Buffer.from(rej.data).toString("base64") } : { data: text }),
+  };
+  return { headers: h, payload: JSON.stringify(record) };
 }
 
 /** The bounded stream that keeps dead-letter copies while nobody is subscribed (oldest dropped first). */

@@ -1,28 +1,14 @@
-import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamConfig } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
-import { deadLetter } from "./dead-letter.ts";
 import type { WakeDispatcher } from "./dispatcher.ts";
 import { Hosting } from "./hosting.ts";
-import { inboxConsumerConfig, inboxConsumers, inboxStreamConfig, isBroadcastSubject, wakeLayout, type InboxConsumer } from "./layout.ts";
+import { inboxConsumers, isBroadcastSubject, wakeLayout } from "./layout.ts";
 import { Slots } from "./slots.ts";
-
-/** Stream sequences already injected, so a true redelivery (ack lost, ack wait expired) is injected once. */
-class RecentSeqs {
-  private readonly seqs = new Set<number>();
-  private readonly max: number;
-  constructor(max: number) {
-    this.max = max;
-  }
-  has(seq: number): boolean {
-    return this.seqs.has(seq);
-  }
-  add(seq: number): void {
-    this.seqs.add(seq);
-    if (this.seqs.size > this.max) this.seqs.delete(this.seqs.values().next().value as number);
-  }
-}
+import { RecentSeqs } from "./recent-seqs.ts";
+import { ensureInboxConsumer, ensureInboxStream, retireCatchAll } from "./inbox-provision.ts";
+import { DeadLetterStore } from "./dead-letter-store.ts";
 
 export interface InboxCounts {
   /** Redeliveries of a message this gateway had already injected: acked, not injected again. */
@@ -48,8 +34,11 @@ export class DurableInbox {
   private readonly hosting: Hosting;
   private readonly done = new RecentSeqs(10_000);
   private readonly inFlight = new Set<number>();
-  private readonly slots: Slots;
-  private consumers: ConsumerMessages[] = [];
+  /** Every message this gateway holds (pulled, not yet acked/nak'ed), with its keep-alive timer: handed back on stop. */
+  private readonly held = new Map<JsMsg, ReturnType<typeof setInterval>>();
+  private readonly deadLetters: DeadLetterStore;
+  /** Consuming, by consumer name: a retried start (after a partial failure) starts only what is missing. */
+  private consumers = new Map<string, ConsumerMessages>();
   private advisory: Subscription | undefined;
   private running = false;
   private stopped = false;
@@ -60,7 +49,12 @@ export class DurableInbox {
     this.dispatcher = dispatcher;
     this.log = log;
     this.hosting = hosting;
-    this.slots = new Slots(cfg.inbox.maxConcurrent);
+    this.deadLetters = new DeadLetterStore(cfg, log);
+  }
+
+  /** Consumers being consumed now (one loop each), and whether the exhausted-message advisory is watched. */
+  get consuming(): { consumers: number; advisory: boolean } {
+    return { consumers: this.consumers.size, advisory: this.advisory !== undefined };
   }
 
   /** Provision stream + consumers (idempotent) and start consuming. Called on every (re)connect. */
@@ -69,94 +63,27 @@ export class DurableInbox {
     this.running = true;
     try {
       const jsm = await jetstreamManager(nc);
-      const streamSubjects = await this.ensureStream(jsm);
+      const streamSubjects = await ensureInboxStream(jsm, this.cfg, this.log);
       const consumers = inboxConsumers(this.cfg, wakeLayout(this.cfg, this.hosting.agents));
-      await this.retireCatchAll(jsm, consumers, streamSubjects);
+      await retireCatchAll(jsm, this.cfg, this.log, consumers, streamSubjects);
       this.watchExhausted(nc, jsm);
       for (const c of consumers) {
-        await this.ensureConsumer(jsm, c, streamSubjects);
+        if (this.consumers.has(c.name)) continue; // consuming since an earlier, partly failed start
+        await ensureInboxConsumer(jsm, this.cfg, this.log, c, streamSubjects);
         const messages = await jetstream(nc).consumers.get(this.cfg.inbox.streamName, c.name).then((k) => k.consume({ max_messages: this.cfg.inbox.maxConcurrent }));
         if (this.stopped) {
           await messages.close().catch(() => undefined);
           return;
         }
-        this.consumers.push(messages);
+        this.consumers.set(c.name, messages);
         this.log.info(`nats: durable inbox ${this.cfg.inbox.streamName}/${c.name} consuming ${c.filters.join(", ")}`);
-        void this.loop(nc, messages);
+        // One agent's slots: a busy agent does not hold another agent's messages (head-of-line).
+        void this.loop(nc, messages, new Slots(this.cfg.inbox.maxConcurrent));
       }
       if (consumers.length === 0) this.log.warn(`nats: durable inbox: no subject to consume (subjects ${this.cfg.subjects.join(", ")}; hosted agents ${this.hosting.describe()})`);
     } catch (err) {
       this.running = false;
       throw err;
-    }
-  }
-
-  /**
-   * The stream as the config wants it. An existing stream with a different config is used as it is
-   * when it cannot be brought to the config, with one log line saying what differs.
-   */
-  private async ensureStream(jsm: JetStreamManager): Promise<string[]> {
-    const want = inboxStreamConfig(this.cfg);
-    let c: StreamConfig;
-    try {
-      c = (await jsm.streams.info(want.name)).config;
-    } catch (err) {
-      if (!/stream not found/i.test(errorMessage(err))) throw err;
-      await jsm.streams.add(want);
-      this.log.info(`nats: created durable inbox stream ${want.name} on ${want.subjects.join(", ")}`);
-      return want.subjects;
-    }
-    const fixed: string[] = [];
-    if (c.retention !== want.retention) fixed.push(`retention "${c.retention}" (the inbox wants "${want.retention}")`);
-    if (c.storage !== want.storage) fixed.push(`storage "${c.storage}" (the inbox wants "${want.storage}")`);
-    const sameSubjects = c.subjects.length === want.subjects.length && want.subjects.every((s) => c.subjects.includes(s));
-    if (!sameSubjects || c.max_age !== want.max_age || c.duplicate_window !== want.duplicate_window) {
-      try {
-        c = (await jsm.streams.update(want.name, { ...c, subjects: want.subjects, max_age: want.max_age, duplicate_window: want.duplicate_window })).config;
-        this.log.info(`nats: durable inbox stream ${want.name} updated to the config (subjects ${want.subjects.join(", ")})`);
-      } catch (err) {
-        fixed.push(`subjects ${c.subjects.join(", ")} / max_age / duplicate_window could not be updated: ${errorMessage(err)}`);
-      }
-    }
-    if (fixed.length > 0) {
-      this.log.warn(`nats: durable inbox stream ${want.name} exists with a different config: ${fixed.join("; ")}. Using it as it is; to get the configured one, \`nats stream rm ${want.name}\` (its messages are lost) and restart the gateway`);
-    }
-    return c.subjects;
-  }
-
-  /**
-   * A consumer named `<consumerName>` that takes every subject (made by an earlier version, or by hand)
-   * would overlap the per-agent consumers, which a work-queue stream refuses. It is removed, with one log
-   * line; its unacked messages stay in the stream and go to the new consumers.
-   */
-  private async retireCatchAll(jsm: JetStreamManager, consumers: InboxConsumer[], streamSubjects: string[]): Promise<void> {
-    const name = this.cfg.inbox.consumerName;
-    let info;
-    try {
-      info = await jsm.consumers.info(this.cfg.inbox.streamName, name);
-    } catch {
-      return;
-    }
-    const catchAll = !info.config.filter_subject && !(info.config.filter_subjects?.length);
-    const only = consumers.length === 1 && consumers[0]!.name === name ? inboxConsumerConfig(this.cfg, consumers[0]!, streamSubjects) : undefined;
-    const wantsCatchAll = only !== undefined && only.filter_subject === undefined && only.filter_subjects === undefined;
-    if (!catchAll || wantsCatchAll) return;
-    await jsm.consumers.delete(this.cfg.inbox.streamName, name);
-    this.log.warn(`nats: durable inbox consumer ${name} took every inbox subject; removed it so each hosted agent gets its own consumer (its ${info.num_pending + info.num_ack_pending} waiting message(s) stay in the stream)`);
-  }
-
-  private async ensureConsumer(jsm: JetStreamManager, c: InboxConsumer, streamSubjects: string[]): Promise<void> {
-    const want = inboxConsumerConfig(this.cfg, c, streamSubjects);
-    try {
-      await jsm.consumers.add(this.cfg.inbox.streamName, want);
-    } catch (err) {
-      // An existing consumer with settings that cannot change (e.g. another ack policy) is used as it is.
-      try {
-        await jsm.consumers.info(this.cfg.inbox.streamName, c.name);
-      } catch {
-        throw err;
-      }
-      this.log.warn(`nats: durable inbox consumer ${c.name} exists with a different config (${errorMessage(err)}); using it as it is`);
     }
   }
 
@@ -168,6 +95,7 @@ export class DurableInbox {
   private watchExhausted(nc: NatsConnection, jsm: JetStreamManager): void {
     const stream = this.cfg.inbox.streamName;
     const prefix = this.cfg.inbox.consumerName;
+    if (this.advisory) return; // subscribed by an earlier, partly failed start
     try {
       this.advisory = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`, {
         queue: this.cfg.queueGroup,
@@ -194,30 +122,55 @@ export class DurableInbox {
     try {
       const sm = await jsm.streams.getMessage(stream, { seq });
       if (!sm) return;
+      // Removed from the inbox only once a dead-letter stream holds the copy; else it stays (until maxAgeHours).
+      if (!(await this.deadLetters.store(nc, { subject: sm.subject, data: sm.data, reason: `not acknowledged after ${deliveries} deliveries (inbox.maxDeliver)` }, { streamSeq: seq }))) return;
       this.counts.deadLettered++;
-      deadLetter(nc, this.cfg.deadLetterSubject, { subject: sm.subject, data: sm.data, reason: `not acknowledged after ${deliveries} deliveries (inbox.maxDeliver)` }, this.log, { streamSeq: seq });
       await jsm.streams.deleteMessage(stream, seq, false);
     } catch (err) {
       if (!/no message found/i.test(errorMessage(err))) this.log.warn(`nats: durable inbox: dead-lettering exhausted message ${seq} failed: ${errorMessage(err)}`);
     }
   }
 
-  private async loop(nc: NatsConnection, messages: ConsumerMessages): Promise<void> {
+  private async loop(nc: NatsConnection, messages: ConsumerMessages, slots: Slots): Promise<void> {
+    const capacityWaitMs = this.cfg.inbox.ackWaitMs * 2;
     try {
       for await (const m of messages) {
-        if (this.stopped) break;
+        if (this.stopped) {
+          settle(m, "nak", this.log);
+          break;
+        }
         // Kept alive from the moment it is pulled, also while it waits for a free slot.
-        const keepAlive = setInterval(() => m.working(), Math.max(500, Math.floor(this.cfg.inbox.ackWaitMs / 3)));
-        await this.slots.acquire();
+        this.hold(m);
+        // A wait with a deadline: past it the message goes back to the stream (redelivered later) instead of
+        // being held while the slots stay busy.
+        if (!(await slots.acquire(capacityWaitMs))) {
+          this.log.warn(`nats: durable inbox: no free slot for ${m.subject} within ${capacityWaitMs} ms (inbox.maxConcurrent ${this.cfg.inbox.maxConcurrent} busy); handed back for a later delivery`);
+          this.release(m, "nak");
+          continue;
+        }
         // Started in arrival order: the synchronous part of dispatch (parse, inject) keeps that order.
         void this.handle(nc, m).finally(() => {
-          clearInterval(keepAlive);
-          this.slots.release();
+          this.release(m);
+          slots.release();
         });
       }
     } catch (err) {
       this.log.warn(`nats: durable inbox stopped: ${errorMessage(err)}`);
     }
+  }
+
+  private hold(m: JsMsg): void {
+    const keepAlive = setInterval(() => settle(m, "working", this.log), Math.max(500, Math.floor(this.cfg.inbox.ackWaitMs / 3)));
+    this.held.set(m, keepAlive);
+  }
+
+  /** Stop keeping `m` alive; with `how`, also answer the server for it. */
+  private release(m: JsMsg, how?: "nak"): void {
+    const timer = this.held.get(m);
+    if (timer === undefined) return;
+    clearInterval(timer);
+    this.held.delete(m);
+    if (how) settle(m, how, this.log);
   }
 
   /** One pulled message: dedup, route, dispatch, ack / nak / dead-letter. Public for the unit test of redelivery. */
@@ -227,7 +180,7 @@ export class DurableInbox {
     if (this.done.has(seq)) {
       // A true redelivery of a message this gateway already injected (its ack was lost).
       this.counts.redeliveriesSkipped++;
-      m.ack();
+      settle(m, "ack", this.log);
       return;
     }
     this.inFlight.add(seq);
@@ -235,24 +188,24 @@ export class DurableInbox {
     try {
       // Broadcasts reach every gateway through the core broadcast subscription, not through the work queue.
       if (isBroadcastSubject(this.cfg, m.subject)) {
-        m.ack();
+        settle(m, "ack", this.log);
         return;
       }
       const { away, parsed } = this.hosting.check(this.dispatcher, m.data, m.subject);
       if (away) {
         // Another gateway of the consumer may host it: give it back, dead-letter on the last delivery.
-        if (this.lastDelivery(m)) return this.giveUp(nc, m, `agent "${away}" is not hosted by any gateway that took this message`);
-        m.nak(1000);
+        if (this.lastDelivery(m)) return await this.giveUp(nc, m, `agent "${away}" is not hosted by any gateway that took this message`);
+        settle(m, "nak", this.log, 1000);
         return;
       }
       const outcome = await this.dispatcher.dispatch(m.data, m.subject, performance.now(), { headers: m.headers, stored: true, ...(parsed ? { parsed } : {}) });
-      if (outcome.kind === "rejected") return this.giveUp(nc, m, outcome.reason);
+      if (outcome.kind === "rejected") return await this.giveUp(nc, m, outcome.reason);
       this.done.add(seq);
-      await m.ackAck().catch(() => m.ack());
+      await m.ackAck().catch(() => settle(m, "ack", this.log));
     } catch (err) {
-      if (this.lastDelivery(m)) return this.giveUp(nc, m, `failed on delivery ${m.info.deliveryCount} of ${this.cfg.inbox.maxDeliver}: ${errorMessage(err)}`);
+      if (this.lastDelivery(m)) return await this.giveUp(nc, m, `failed on delivery ${m.info.deliveryCount} of ${this.cfg.inbox.maxDeliver}: ${errorMessage(err)}`);
       this.log.warn(`nats: durable inbox message ${this.cfg.inbox.streamName}#${seq} failed (delivery ${m.info.deliveryCount}), will be redelivered: ${errorMessage(err)}`);
-      m.nak(1000);
+      settle(m, "nak", this.log, 1000);
     } finally {
       this.inFlight.delete(seq);
       this.counts.inFlight = this.inFlight.size;
@@ -263,19 +216,51 @@ export class DurableInbox {
     return this.cfg.inbox.maxDeliver > 0 && m.info.deliveryCount >= this.cfg.inbox.maxDeliver;
   }
 
-  /** Dead-letter copy with the reason, then terminate: the server delivers it no more. */
-  private giveUp(nc: NatsConnection, m: JsMsg, reason: string): void {
+  /**
+   * Dead-letter copy with the reason, then remove it: the server delivers it no more. Removed only once a
+   * dead-letter stream acked the copy; else nak'ed with a backoff (it stays in the inbox, never in neither).
+   */
+  private async giveUp(nc: NatsConnection, m: JsMsg, reason: string): Promise<void> {
+    const stored = await this.deadLetters.store(nc, { subject: m.subject, data: m.data, reason }, { streamSeq: m.seq, deliveries: m.info.deliveryCount });
+    if (!stored) {
+      settle(m, "nak", this.log, Math.min(30_000, 1000 * 2 ** Math.min(m.info.deliveryCount, 5)));
+      return;
+    }
     this.counts.deadLettered++;
-    deadLetter(nc, this.cfg.deadLetterSubject, { subject: m.subject, data: m.data, reason }, this.log, { streamSeq: m.seq, deliveries: m.info.deliveryCount });
-    m.term(reason.slice(0, 200));
+    // Acked, not term()ed: its copy is in the DLQ, so it is handled; and a work-queue stream removes a message
+    // on ack only (nats-server 2.9 keeps a terminated one in the stream until maxAgeHours, seen in the test).
+    await m.ackAck().catch(() => settle(m, "term", this.log, reason.slice(0, 200)));
   }
 
+  /** Stop pulling and hand back (nak) every message not yet handled, so JetStream redelivers it after restart. Every step runs. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.advisory?.unsubscribe();
-    this.advisory = undefined;
-    const consumers = this.consumers;
-    this.consumers = [];
-    await Promise.all(consumers.map((c) => c.close().catch(() => undefined)));
+    try {
+      this.advisory?.unsubscribe();
+    } catch (err) {
+      this.log.warn(`nats: durable inbox: advisory unsubscribe failed: ${errorMessage(err)}`);
+    } finally {
+      this.advisory = undefined;
+      const consumers = [...this.consumers.values()];
+      this.consumers.clear();
+      // Pulling stops first: a nak while a pull request is still open hands the message straight back to us.
+      await Promise.all(consumers.map((c) => c.close().catch(() => undefined)));
+      for (const m of [...this.held.keys()]) this.release(m, "nak");
+    }
+  }
+}
+
+/**
+ * ack / nak / term / working, never throwing: the connection may be closed or draining (a stop, an
+ * outage), and a keep-alive timer must not throw out of itself. A failed answer is logged; the server
+ * redelivers the message after its ack wait.
+ */
+function settle(m: JsMsg, how: "ack" | "nak" | "term" | "working", log: Logger, arg?: number | string): void {
+  try {
+    if (how === "nak") m.nak(typeof arg === "number" ? arg : undefined);
+    else if (how === "term") m.term(typeof arg === "string" ? arg : undefined);
+    else m[how]();
+  } catch (err) {
+    log.debug?.(`nats: durable inbox: ${how} for ${m.subject} failed: ${errorMessage(err)}`);
   }
 }
