@@ -51,7 +51,11 @@ export function parseEnvelope(data: Uint8Array): EnvelopeResult {
   let first = 0;
   while (first < data.length && isWhitespace(data[first])) first++;
   if (first === data.length) return { ok: false, error: "empty prompt: the payload is only whitespace" };
-  if (data[first] !== 0x7b) return { ok: true, envelope: { prompt: text } };
+  if (data[first] !== 0x7b) {
+    // Other Unicode blanks (vertical tab, NBSP, U+2028…) are no prompt either, as in the JSON form.
+    if (text.trim().length === 0) return { ok: false, error: "empty prompt: the payload is only whitespace" };
+    return { ok: true, envelope: { prompt: text } };
+  }
 
   let parsed: unknown;
   try {

@@ -48,6 +48,17 @@ export function parseConfig(raw: unknown): NatsPluginConfig {
       problems.push({ field, message });
     }
   }
+  if (problems.length === 0 && !Value.Check(ConfigSchema, withDefaults)) {
+    // Value.Errors reports only the first few errors: with many unknown keys in one section they can all
+    // be the per-key restatements skipped above. Name those keys rather than pass a config that is not
+    // valid on to the cross-field checks (which then threw a TypeError).
+    for (const err of Value.Errors(ConfigSchema, withDefaults)) {
+      const field = fieldOf(err.instancePath, {});
+      if (seen.has(field)) continue;
+      seen.add(field);
+      problems.push({ field, message: err.keyword === "boolean" ? "unknown field" : err.message });
+    }
+  }
   if (problems.length === 0) problems.push(...crossFieldProblems(withDefaults as NatsPluginConfig));
   if (problems.length > 0) throw new ConfigError(problems);
   return withDefaults as NatsPluginConfig;

@@ -53,6 +53,12 @@ export interface VerifySenderOptions {
   mode: "live" | "stored";
   /** Required in live mode; the pair is recorded once the signature verified. */
   nonces?: NonceCache;
+  /**
+   * Which verified keys the nonce set is spent on (default: every key). The set is bounded, so a
+   * stranger flooding signed messages with a throwaway key would otherwise evict trusted pairs and
+   * reopen their replay; an untrusted key is granted nothing, so its replay needs no refusing.
+   */
+  recordsNonce?: (user: string) => boolean;
   replayWindowMs?: number;
   now?: number;
 }
@@ -95,6 +101,7 @@ export function verifySender(msg: VerifiableMessage, opts: VerifySenderOptions):
   if (opts.mode === "live" && opts.nonces?.has(header.user, header.nonce, now)) return bad(`nonce already seen for ${header.user} (replay)`);
   const input = signedInput({ account: header.account, user: header.user, subject: header.sub, ts: header.ts, nonce: header.nonce, payloadSha256Hex: sha256Hex(msg.data) });
   if (!verifySignature(header.user, input, Buffer.from(header.sig, "base64url"))) return bad(`signature does not verify for ${header.user}`);
-  if (opts.mode === "live" && opts.nonces && !opts.nonces.add(header.user, header.nonce, now)) return bad(`nonce already seen for ${header.user} (replay)`);
+  const records = opts.mode === "live" && opts.nonces !== undefined && (opts.recordsNonce?.(header.user) ?? true);
+  if (records && !opts.nonces!.add(header.user, header.nonce, now)) return bad(`nonce already seen for ${header.user} (replay)`);
   return { trust: "verified", account: header.account, user: header.user, ...named };
 }
