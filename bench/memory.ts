@@ -152,7 +152,7 @@ try {
   for (const q of fx.questions) {
     const peer = restOfSessionKey(q.sessionKey);
     const v: Visibility = { agents: ["main"], peer, agentWide: true };
-    const hits = runQuery(projection, { op: "search", visibility: v, match: ftsQuery(q.query) ?? '"x"', since: q.since, until: q.until, limit: 10, now: fx.now }) as RankedHit[];
+    const hits = runQuery(projection, { op: "search", visibility: v, match: ftsQuery(q.query) ?? '"x"', text: q.query, since: q.since, until: q.until, limit: 10, now: fx.now }) as RankedHit[];
     const block = runQuery(projection, { op: "context", agentId: "main", scope: "peer", visibility: v, types: TYPES, since: fx.now - 30 * 86_400_000, maxEvents: 1000, maxChars: MAX_CHARS, notesPath: undefined, prompt: undefined, searchHint: true }) as ContextResult;
     // The RFC sees the last 1,000 events of the stream, keeps the agent's, and has no notion of the user.
     const last = newestFirst.slice(0, 1000).filter((e) => e.agent === "main");

@@ -19,6 +19,8 @@ export interface RecallQuery {
   visibility: Visibility;
   /** An FTS5 expression made by `ftsQuery` (`"a" OR "b"`). */
   match: string;
+  /** The query as typed (what `match` was made from): read for a date it names. Without it, `match`'s words are. */
+  text?: string;
   since?: number;
   until?: number;
   types?: readonly string[];
@@ -107,7 +109,7 @@ function snippetOf(text: string): string {
 export function recall(projection: Projection, q: RecallQuery): RankedHit[] {
   const terms = termsOf(q.match);
   const named = projection.speakerWords(q.visibility.agents, terms);
-  const when = namedTime(terms, q.now);
+  const when = namedTime(q.text ?? terms.join(" "), q.now);
   const content = terms.filter((t) => !named.has(t) && !when?.words.has(t));
   const match = content.length > 0 && content.length < terms.length ? content.map((t) => `"${t}"`).join(" OR ") : q.match;
   const keep = notCarried(q.exclude);
