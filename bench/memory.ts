@@ -152,7 +152,7 @@ try {
   for (const q of fx.questions) {
     const peer = restOfSessionKey(q.sessionKey);
     const v: Visibility = { agents: ["main"], peer, agentWide: true };
-    const hits = runQuery(projection, { op: "search", visibility: v, match: ftsQuery(q.query) ?? '"x"', since: q.since, until: q.until, limit: 10, now: fx.now }) as RankedHit[];
+    const hits = runQuery(projection, { op: "search", visibility: v, match: ftsQuery(q.query) ?? '"x"', text: q.query, since: q.since, until: q.until, limit: 10, now: fx.now }) as RankedHit[];
     const block = runQuery(projection, { op: "context", agentId: "main", scope: "peer", visibility: v, types: TYPES, since: fx.now - 30 * 86_400_000, maxEvents: 1000, maxChars: MAX_CHARS, notesPath: undefined, prompt: undefined, searchHint: true }) as ContextResult;
     // The RFC sees the last 1,000 events of the stream, keeps the agent's, and has no notion of the user.
     const last = newestFirst.slice(0, 1000).filter((e) => e.agent === "main");
@@ -198,8 +198,12 @@ try {
   };
   const locoSearch = lat(loco.searchMicros);
   const locoBlock = lat(loco.blockMicros);
-  const ratio = Math.round((locoAll.eventSearch.recallAt5 / Math.max(1e-9, locoAll.bm25.recallAt5)) * 100) / 100;
-  rows.push({ id: "L", scenario: `LoCoMo dev (${loco.conversations} conversations, ${loco.turns} turns, ${locoAll.n} questions cat 1–4): event_search`, value: locoAll.eventSearch.recallAt5, unit: "recall@5", compare: "≥ 1.3 × BM25", meetsTarget: ratio >= 1.3, detail: `${ratio} × BM25 ${locoAll.bm25.recallAt5}; @10 ${locoAll.eventSearch.recallAt10} vs ${locoAll.bm25.recallAt10}; MRR ${locoAll.eventSearch.mrr} vs ${locoAll.bm25.mrr}; recency @5 ${locoAll.recency.recallAt5}; self-hits ${locoAll.selfHits}` });
+  // From the hit counts, not the rounded recalls: dividing two rounded figures can lift a ratio just under the target onto it.
+  const at5 = (f: (r: (typeof loco.ranks)[number]) => number): number => loco.ranks.filter((r) => f(r) >= 1 && f(r) <= 5).length;
+  const hits5 = { eventSearch: at5((r) => r.search), bm25: at5((r) => r.bm25) };
+  const ratioExact = hits5.eventSearch / Math.max(1, hits5.bm25);
+  const ratio = Math.round(ratioExact * 1000) / 1000;
+  rows.push({ id: "L", scenario: `LoCoMo dev (${loco.conversations} conversations, ${loco.turns} turns, ${locoAll.n} questions cat 1–4): event_search`, value: locoAll.eventSearch.recallAt5, unit: "recall@5", compare: "≥ 1.3 × BM25", meetsTarget: ratioExact >= 1.3, detail: `${ratio} × BM25 ${locoAll.bm25.recallAt5} (${hits5.eventSearch} vs ${hits5.bm25} of ${locoAll.n} in the top 5); @10 ${locoAll.eventSearch.recallAt10} vs ${locoAll.bm25.recallAt10}; MRR ${locoAll.eventSearch.mrr} vs ${locoAll.bm25.mrr}; recency @5 ${locoAll.recency.recallAt5}; self-hits ${locoAll.selfHits}` });
   rows.push({ id: "L block", scenario: "LoCoMo: session-start block built for the question holds an evidence turn", value: locoAll.block, unit: "share", compare: "≥ 0.6", meetsTarget: locoAll.block >= 0.6, detail: `recency-only block ${locoAll.recencyBlock}; block p50 ${ms(locoBlock.p50)} / p99 ${ms(locoBlock.p99)} ms, search p50 ${ms(locoSearch.p50)} / p99 ${ms(locoSearch.p99)} ms in-process` });
   for (const [c, r] of Object.entries(locoBy)) {
     rows.push({ id: `L${c}`, scenario: `LoCoMo cat ${c} ${r.name} (${r.n}): event_search / BM25 / recency`, value: r.eventSearch.recallAt5, unit: "recall@5", meetsTarget: r.eventSearch.recallAt5 > r.bm25.recallAt5, compare: "> BM25", detail: `BM25 ${r.bm25.recallAt5}, recency ${r.recency.recallAt5}; @10 ${r.eventSearch.recallAt10}/${r.bm25.recallAt10}/${r.recency.recallAt10}; MRR ${r.eventSearch.mrr}/${r.bm25.mrr}/${r.recency.mrr}; block ${r.block} (recency ${r.recencyBlock})` });
@@ -226,6 +230,7 @@ try {
       all: locoAll,
       byCategory: locoBy,
       recallAt5VsBm25: ratio,
+      top5Hits: hits5,
       searchMicros: locoSearch,
       blockMicros: locoBlock,
     },

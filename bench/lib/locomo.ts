@@ -126,7 +126,7 @@ export function locomoRanks(files = readdirSync(LOCOMO_DIR).filter((f) => f.ends
       const exclude = { session: qSession, since: now + qi, texts: [qa.question] };
       const match = ftsQuery(qa.question) ?? '"x"';
       let t0 = performance.now();
-      const hits = runQuery(projection, { op: "search", visibility, match, exclude, limit: 10, now: now + qi }) as RankedHit[];
+      const hits = runQuery(projection, { op: "search", visibility, match, text: qa.question, exclude, limit: 10, now: now + qi }) as RankedHit[];
       searchMicros.push((performance.now() - t0) * 1000);
       t0 = performance.now();
       const block = runQuery(projection, { ...ctx, prompt: qa.question, exclude, now: now + qi }) as ContextResult;

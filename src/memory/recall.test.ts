@@ -23,7 +23,7 @@ function row(text: string, ts: number, from = "alice", session = SESSION, type =
 const open = (): Projection => Projection.open(join(mkdtempSync(join(tmpdir(), "recall-")), "memory.sqlite"));
 const all: Visibility = { agents: ["main"], peer: undefined, agentWide: true };
 const search = (p: Projection, query: string, now: number, exclude?: { session: string; since: number; texts: string[] }) =>
-  runQuery(p, { op: "search", visibility: all, match: ftsQuery(query)!, exclude, limit: 5, now }) as RankedHit[];
+  runQuery(p, { op: "search", visibility: all, match: ftsQuery(query)!, text: query, exclude, limit: 5, now }) as RankedHit[];
 
 test("a question is never its own hit: the running turn's message and its session's rows are left out", () => {
   const p = open();
@@ -99,8 +99,39 @@ test("a date the question names prefers turns from then; a later correction stil
   assert.equal(search(p, "Where did we go hiking on 20 July 2023?", july + 30 * DAY)[0].row.text, "We went hiking by the lake");
   assert.equal(search(p, "Where did we go hiking in June 2023?", july + 30 * DAY)[0].row.text, "We went hiking in the hills");
   assert.match(search(p, "what is my locker code", july)[0].row.text, /9902/);
-  const t = namedTime(["hiking", "20", "july", "2023"], july);
+  const t = namedTime("Where did we go hiking on 20 July 2023?", july);
   assert.ok(t && t.from <= july && july < t.to && t.words.has("july"));
-  assert.equal(namedTime(["dance", "studio"], july), undefined);
+  assert.equal(namedTime("What about the dance studio?", july), undefined);
+  p.close();
+});
+
+test("dates are read from the question as typed: a stop word can name a month, a verb does not", () => {
+  const dec = Date.UTC(2023, 11, 1);
+  const may = namedTime("What did Maria and her mom do together in May 2023?", dec);
+  assert.ok(may, "'may' is a stop word of the FTS query, yet 'in May 2023' names a month");
+  assert.equal(may.from, Date.UTC(2023, 4, 1));
+  assert.equal(may.to, Date.UTC(2023, 5, 1));
+  assert.ok(may.words.has("may") && may.words.has("2023"));
+  assert.equal(namedTime("She may go hiking with us", dec), undefined, "the modal verb is no month");
+  assert.equal(namedTime("Did they march in the parade?", dec), undefined, "a lowercase month name alone is a word");
+  assert.equal(namedTime("What did she do at 5 pm?", dec), undefined, "a time of day names no date");
+  // Memory is about the past: a month without a year is the latest one up to now, not the closest.
+  const bare = namedTime("Which outdoor spot did Joanna visit in May?", dec);
+  assert.equal(bare?.from, Date.UTC(2023, 4, 1));
+  const week = namedTime("What did he do the week before August 3, 2023?", dec);
+  assert.ok(week && week.from <= Date.UTC(2023, 6, 28) && Date.UTC(2023, 7, 2) < week.to, "a week phrase spans the week");
+  assert.equal(namedTime("x".repeat(5000) + " in May 2023", dec), undefined, "only the start of a long text is read");
+});
+
+test("event_search reads a date named with a stop word: 'in May 2023' prefers that month's turns", () => {
+  const p = open();
+  const may = Date.UTC(2023, 4, 12, 13);
+  const aug = Date.UTC(2023, 7, 20, 13);
+  p.add([row("We baked a cake with mom, a lemon one with icing", may), row("We baked a cake with mom", aug)]);
+  const q = "What did we bake in May 2023?";
+  assert.equal(search(p, q, aug + 30 * DAY)[0].row.ts, may);
+  // Without the typed text only the FTS words are read ("bake", "2023"): no month, the newer turn leads.
+  const wordsOnly = runQuery(p, { op: "search", visibility: all, match: ftsQuery(q)!, limit: 5, now: aug + 30 * DAY }) as RankedHit[];
+  assert.equal(wordsOnly[0].row.ts, aug, "this test can fail: without the typed text the month is not read");
   p.close();
 });

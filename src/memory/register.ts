@@ -66,7 +66,7 @@ export function registerMemory(api: OpenClawPluginApi, memory: MemoryService, lo
       const s = memory.settings(agent);
       const match = ftsQuery(query);
       if (!s.enabled || !s.search.corpus || !match) return [];
-      const hits = await memory.search({ agentId: agent, sessionKey: agentSessionKey, match, limit: Math.min(maxResults ?? s.search.maxResults, s.search.maxResults) });
+      const hits = await memory.search({ agentId: agent, sessionKey: agentSessionKey, match, text: query, limit: Math.min(maxResults ?? s.search.maxResults, s.search.maxResults) });
       return hits.map((h) => ({
         corpus: CORPUS,
         path: `${CORPUS_PATH}${h.row.id}`,

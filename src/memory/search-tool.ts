@@ -43,7 +43,7 @@ export function searchRequest(params: unknown, maxResults: number, now: number):
   if (p.since !== undefined && since === undefined) return { ok: false, error: `invalid event_search input: since "${p.since}" is neither an ISO 8601 time nor an age like 7d` };
   const until = p.until === undefined ? undefined : parseTime(p.until, now);
   if (p.until !== undefined && until === undefined) return { ok: false, error: `invalid event_search input: until "${p.until}" is neither an ISO 8601 time nor an age like 7d` };
-  return { ok: true, call: { match, since, until, types: p.types, session: p.session, limit: Math.min(p.limit ?? maxResults, maxResults) } };
+  return { ok: true, call: { match, text: p.query, since, until, types: p.types, session: p.session, limit: Math.min(p.limit ?? maxResults, maxResults) } };
 }
 
 function stamp(ts: number): string {

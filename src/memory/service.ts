@@ -13,6 +13,7 @@ import type { RankedHit } from "./queries-core.ts";
 import type { Exclusion } from "./projection.ts";
 import { NOTE_TYPES, rowOf, type MemoryRow } from "./rows.ts";
 import { agentMemory, visibilityFor, type AgentMemory } from "./settings.ts";
+import { MAX_DATE_TEXT } from "./when.ts";
 
 /** The note file the session-start block includes: the agent's imported MEMORY.md. */
 export const LONGTERM_NOTE_PATH = "MEMORY.md";
@@ -48,6 +49,8 @@ export interface SearchCall {
   agentId: string;
   sessionKey: string | undefined;
   match: string;
+  /** The query as typed, read for a date it names ("in May 2023"); cut to MAX_DATE_TEXT. */
+  text?: string;
   since?: number;
   until?: number;
   types?: string[];
@@ -220,7 +223,7 @@ export class MemoryService {
     const s = this.settings(call.agentId);
     if (!this.queries) throw new Error(this.lastError ?? "memory is not running");
     const visibility = visibilityFor(s, call.sessionKey);
-    return this.queries.search({ visibility, match: call.match, since: call.since, until: call.until, types: call.types, session: call.session, exclude: this.exclusion(call.sessionKey), limit: call.limit, now: Date.now() }, Math.max(s.timeoutMs, SEARCH_MIN_TIMEOUT_MS));
+    return this.queries.search({ visibility, match: call.match, text: call.text?.slice(0, MAX_DATE_TEXT), since: call.since, until: call.until, types: call.types, session: call.session, exclude: this.exclusion(call.sessionKey), limit: call.limit, now: Date.now() }, Math.max(s.timeoutMs, SEARCH_MIN_TIMEOUT_MS));
   }
 
   /** One event by id within the caller's scope (null when it is not there or not visible). */
