@@ -1,3 +1,5 @@
+import { writeFileSync } from "node:fs";
+
 /**
  * A node:test reporter that writes each test file's wall time and the run's total; `.ci/run` prints
  * its ten slowest files. Used beside the spec reporter (package.json).
@@ -21,6 +23,8 @@ export default async function* timingReporter(source: AsyncIterable<Event>): Asy
   }
   const rows = [...files].map(([file, ms]) => ({ file: file.replace(`${process.cwd()}/`, ""), ms }));
   rows.sort((a, b) => b.ms - a.ms);
+  // The next run starts its files longest first from these (scripts/test.ts).
+  writeFileSync(".test-timings.json", `${JSON.stringify(Object.fromEntries(rows.map((r) => [r.file, Math.round(r.ms)])), null, 1)}\n`);
   const sum = rows.reduce((s, r) => s + r.ms, 0);
   yield `suite wall time: ${((Date.now() - started) / 1000).toFixed(0)} s over ${rows.length} files (files' own times add up to ${(sum / 1000).toFixed(0)} s)\n`;
   yield "slowest files:\n";
