@@ -79,12 +79,14 @@ describe("secrets: no credential from the config in any output", { timeout: 600_
   });
 
   test("exercise every path that writes output: wakes, a refused relay request, HTTP refusals, turns in both agents, a failing per-agent connection", async () => {
-    const receipt = await nc.request("agent.main.inbox", JSON.stringify({ from: "cron", body: "wake (sec-1)", priority: "urgent" }), { timeout: 10_000 });
+    // 60-s request deadlines: the urgent wake's first turn loads the host's agent runtime on the gateway's
+    // event loop (~10 CPU-s), and under the full suite's load the next replies waited past 10 s (run 3).
+    const receipt = await nc.request("agent.main.inbox", JSON.stringify({ from: "cron", body: "wake (sec-1)", priority: "urgent" }), { timeout: 60_000 });
     outputs.push(["wake receipt", receipt.string()]);
-    const refused = await nc.request("agent.main.inbox", JSON.stringify({ from: "cron", body: "answer me (sec-2)", expectReply: true }), { timeout: 10_000 });
+    const refused = await nc.request("agent.main.inbox", JSON.stringify({ from: "cron", body: "answer me (sec-2)", expectReply: true }), { timeout: 60_000 });
     outputs.push(["refused relay reply", refused.string()]);
     assert.match(refused.string(), /relay\.trustUnsignedCallers/);
-    const bad = await nc.request("agent.main.inbox", "{not json", { timeout: 10_000 });
+    const bad = await nc.request("agent.main.inbox", "{not json", { timeout: 60_000 });
     outputs.push(["invalid wake reply", bad.string()]);
 
     const base = `http://127.0.0.1:${gw.port}/notify`;
