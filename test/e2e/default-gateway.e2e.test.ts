@@ -5,8 +5,8 @@
 // cli-events.e2e: its ~17 CLI runs made this file the run's long pole). One boot instead of four; each module sets the
 // model's script it needs and asserts only on what it caused (its own subjects, markers and deltas).
 import { after, before } from "node:test";
-import { natsPlugin } from "../harness/nats-plugin.ts";
-import { startStack, type Stack } from "../harness/stack.ts";
+import type { Stack } from "../harness/stack.ts";
+import { startDefaultProfile } from "./default-gateway/profile.ts";
 import { dashboardTests } from "./default-gateway/dashboard.ts";
 import { eventTests } from "./default-gateway/events.ts";
 import { sendTests } from "./default-gateway/send.ts";
@@ -16,13 +16,7 @@ let stack: Stack;
 const shared = (): Stack => stack;
 
 before(async () => {
-  stack = await startStack({
-    reply: () => ({ text: "ok" }),
-    gateway: (url) => ({
-      plugins: [natsPlugin({ url }), { path: "test/fixtures/probe-plugin", id: "probe" }],
-      readyLog: /nats: subscribed to agent\.\*\.inbox/,
-    }),
-  });
+  stack = await startDefaultProfile();
 });
 after(() => stack?.stop());
 
