@@ -74,14 +74,52 @@ export class GatewayUnavailableError extends CliError {
 }
 
 /**
+ * Where a command's output and exit status go. The CLI process's own streams in `openclaw nats …`;
+ * a test hands its own to run the very same command code in-process (one Node start-up of the host
+ * costs ~6 CPU-s, so behaviour matrices run in the test process and each command shape is also run
+ * once through the real CLI).
+ */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** The exit status the process ends with (commands never call process.exit: the host finishes its own work). */
+  setExitCode(code: number): void;
+}
+
+export const PROCESS_IO: CliIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+};
+
+/**
  * Shared by every `openclaw nats …` command: the OpenClaw config the CLI loaded, the plugin's parsed
  * config, and one way to connect and to print.
  */
 export class NatsCli {
   readonly host: HostCliContext;
+  readonly io: CliIo;
 
-  constructor(host: HostCliContext) {
+  constructor(host: HostCliContext, io: CliIo = PROCESS_IO) {
     this.host = host;
+    this.io = io;
+  }
+
+  /** One line (or block) on stdout: what a script reads. */
+  out(text: string): void {
+    this.io.stdout(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  /** One line on stderr: progress, notes and errors for a person. */
+  err(text: string): void {
+    this.io.stderr(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  /** The command failed (or found problems): the process exits with `code`. */
+  fail(code = 1): void {
+    this.io.setExitCode(code);
   }
 
   /** `plugins.entries.nats.config` as loaded by the CLI (raw, unvalidated). */
@@ -166,7 +204,7 @@ export class NatsCli {
 
   /** Print `data` as JSON with --json, else the human text. */
   print(flags: OutputFlags, human: string, data: unknown): void {
-    process.stdout.write(flags.json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
+    this.io.stdout(flags.json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
   }
 
   /**
@@ -180,12 +218,12 @@ export class NatsCli {
       } catch (err) {
         const json = args.some((a) => typeof a === "object" && a !== null && (a as OutputFlags).json === true);
         const cliErr = err instanceof CliError ? err : new CliError(errorMessage(err));
-        if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: cliErr.message, next: cliErr.next })}\n`);
+        if (json) this.out(JSON.stringify({ ok: false, error: cliErr.message, next: cliErr.next }));
         else {
-          process.stderr.write(`error: ${cliErr.message}\n`);
-          if (cliErr.next) process.stderr.write(`next: ${cliErr.next}\n`);
+          this.err(`error: ${cliErr.message}`);
+          if (cliErr.next) this.err(`next: ${cliErr.next}`);
         }
-        process.exitCode = cliErr.exitCode;
+        this.fail(cliErr.exitCode);
       }
     };
   }

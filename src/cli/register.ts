@@ -10,7 +10,7 @@ import { registerServer } from "./commands/server.ts";
 import { registerSetup } from "./commands/setup.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { registerUninstall } from "./commands/uninstall.ts";
-import { NatsCli, type CliCommand, type HostCliContext } from "./context.ts";
+import { NatsCli, PROCESS_IO, type CliCommand, type CliIo, type HostCliContext } from "./context.ts";
 
 /** The root command, also listed in the manifest's `cliCommands` so root help needs no plugin code. */
 export const CLI_DESCRIPTOR = { name: "nats", description: "NATS for OpenClaw agents: status, checks, setup, a local server, send, events", hasSubcommands: true };
@@ -21,9 +21,10 @@ export const CLI_DESCRIPTOR = { name: "nats", description: "NATS for OpenClaw ag
  */
 const COMMANDS: Array<(nats: CliCommand, cli: NatsCli) => void | Promise<void>> = [registerStatusCommand, registerDoctor, registerSetup, registerServer, registerSend, registerEvents, registerMigrate, registerPermissions, registerImportConfig, registerUninstall, registerAudit];
 
-export async function registerNatsCommands(host: HostCliContext): Promise<void> {
+/** `io` is the process's own streams in the CLI; tests pass theirs to run the same commands in-process. */
+export async function registerNatsCommands(host: HostCliContext, io: CliIo = PROCESS_IO): Promise<void> {
   const nats = host.program.command(CLI_DESCRIPTOR.name).description(CLI_DESCRIPTOR.description);
-  const cli = new NatsCli(host);
+  const cli = new NatsCli(host, io);
   for (const register of COMMANDS) await register(nats, cli);
 }
 

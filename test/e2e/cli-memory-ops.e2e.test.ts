@@ -7,6 +7,7 @@ import { promptText } from "../harness/model-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { startStack, type Stack } from "../harness/stack.ts";
 import { readEvents } from "../harness/event-stream.ts";
+import { gatewayNatsCli } from "../harness/cli-in-process.ts";
 import { parseConfig } from "../../src/config/parse.ts";
 import { permissionsConfig, permissionsPlan } from "../../src/isolation/permissions.ts";
 
@@ -45,8 +46,9 @@ test("openclaw nats permissions prints exactly the tested config for the configu
   const out = join(mkdtempSync(join(tmpdir(), "perm-")), "accounts.conf");
   const file = await stack.gw.openclaw(["nats", "permissions", "--out", out], 180_000);
   assert.equal(file.code, 0, file.stderr);
+  assert.ok(!(file.stdout + file.stderr).includes(OPS_PASS), "the real CLI prints no secret");
   assert.equal(readFileSync(out, "utf8"), expected, "the file holds exactly the config the isolation test runs");
-  const run = await stack.gw.openclaw(["nats", "permissions"], 180_000);
+  const run = await gatewayNatsCli(stack.gw, ["permissions"]);
   assert.equal(run.code, 0, run.stderr);
   // The host may print plugin load lines first on stdout; the config is the end of it.
   assert.ok(run.stdout.endsWith(expected), run.stdout);
@@ -65,7 +67,9 @@ test("migrate imports a workspace idempotently, export writes it back byte for b
   writeFileSync(join(ws, "memory/2026-11-21.md"), "");
   writeFileSync(join(ws, "life/areas/health/sleep/log.md"), "Schlafdauer: 7½ h\n");
 
-  const dry = await gw.openclaw(["nats", "migrate", "--workspace", ws, "--dry-run", "--json"], 180_000);
+  // The real CLI runs each command once (permissions --out, migrate, export --json); the other cases
+  // run the same command code in-process with this gateway's config and env.
+  const dry = await gatewayNatsCli(gw, ["migrate", "--workspace", ws, "--dry-run", "--json"]);
   assert.equal(dry.code, 0, dry.stderr);
   const drySummary = JSON.parse(dry.stdout) as { dryRun: boolean; added: Record<string, { files: number; events: number }> };
   assert.equal(drySummary.dryRun, true);
@@ -80,7 +84,7 @@ test("migrate imports a workspace idempotently, export writes it back byte for b
   assert.equal(note?.payload.path, "MEMORY.md");
   assert.equal(note?.payload.content, "Owner prefers answers in Esperanto. Café ☕ — naïve résumé.\n");
 
-  const again = await gw.openclaw(["nats", "migrate", "--workspace", ws, "--json"], 180_000);
+  const again = await gatewayNatsCli(gw, ["migrate", "--workspace", ws, "--json"]);
   const againSummary = JSON.parse(again.stdout) as { added: Record<string, { events: number }>; present: Record<string, { files: number }> };
   assert.deepEqual(Object.values(againSummary.added).map((c) => c.events), [0, 0, 0]);
   assert.deepEqual(Object.fromEntries(Object.entries(againSummary.present).map(([t, c]) => [t, c.files])), { "memory.longterm": 1, "memory.daily": 2, "memory.area": 1 });
@@ -91,7 +95,7 @@ test("migrate imports a workspace idempotently, export writes it back byte for b
   assert.equal((JSON.parse(exp.stdout) as { written: number }).written, 4);
   assert.deepEqual(tree(out), tree(ws));
   writeFileSync(join(out, "MEMORY.md"), "edited locally\n");
-  const conflict = await gw.openclaw(["nats", "export", "--workspace", out], 180_000);
+  const conflict = await gatewayNatsCli(gw, ["export", "--workspace", out]);
   assert.equal(conflict.code, 1);
   assert.match(conflict.stderr, /1 file\(s\) in .* differ from the stream: MEMORY\.md/);
 

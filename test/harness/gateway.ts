@@ -225,6 +225,11 @@ export class TestGateway {
     return this.rpc.request<JsonObject>(method, params, { timeoutMs });
   }
 
+  /** The OPENCLAW_* variables a CLI run against this gateway gets (state dir, config path, port, token). */
+  cliEnv(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.env).filter((e): e is [string, string] => e[0].startsWith("OPENCLAW_") && typeof e[1] === "string"));
+  }
+
   /**
    * Any `openclaw …` CLI command with this gateway's config, state and token; never rejects on a
    * non-zero exit (tests assert on code, stdout and stderr).

@@ -30,8 +30,8 @@ export function registerAudit(nats: CliCommand, cli: NatsCli): void {
         const findings = natsSecurityAudit({ config: cli.host.config, stateDir: root });
         cli.print(flags, formatFindings(findings), { ok: !findings.some((f) => f.severity === "critical"), findings });
         if (findings.some((f) => f.severity === "critical")) {
-          if (!flags.json) process.stderr.write("next: fix the critical settings above (README, Security)\n");
-          process.exitCode = 1;
+          if (!flags.json) cli.err("next: fix the critical settings above (README, Security)");
+          cli.fail(1);
         }
       }),
     );

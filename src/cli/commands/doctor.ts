@@ -46,7 +46,7 @@ export function registerDoctor(nats: CliCommand, cli: NatsCli): void {
       }
       const failed = results.some((r) => r.status === "fail");
       cli.print(flags, formatChecks(results, header), { ok: !failed, checks: results });
-      if (failed) process.exitCode = 1;
+      if (failed) cli.fail(1);
     }),
   );
 }

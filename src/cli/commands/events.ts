@@ -94,8 +94,8 @@ async function* read(nc: NatsConnection, target: QueryTarget, range: Parameters<
   }
 }
 
-function emit(flags: OutputFlags, e: ReadEvent): void {
-  process.stdout.write(`${flags.json ? jsonEvent(e) : formatEvent(e)}\n`);
+function emit(cli: NatsCli, flags: OutputFlags, e: ReadEvent): void {
+  cli.out(flags.json ? jsonEvent(e) : formatEvent(e));
 }
 
 /** `openclaw nats events query|tail|replay|record`. */
@@ -121,8 +121,8 @@ export function registerEvents(nats: CliCommand, cli: NatsCli): void {
             if (ring.length >= 2 * limit) ring.splice(0, ring.length - limit);
           }
           if (ring.length > limit) ring.splice(0, ring.length - limit);
-          for (const e of ring) emit(flags, e);
-          if (!flags.json) process.stderr.write(`${ring.length} event(s) shown; ${seen} read from ${target.stream} (${target.subjects.join(", ")})\n`);
+          for (const e of ring) emit(cli, flags, e);
+          if (!flags.json) cli.err(`${ring.length} event(s) shown; ${seen} read from ${target.stream} (${target.subjects.join(", ")})`);
         } finally {
           await nc.close();
         }
@@ -141,11 +141,11 @@ export function registerEvents(nats: CliCommand, cli: NatsCli): void {
         process.once("SIGINT", onSignal);
         process.once("SIGTERM", onSignal);
         try {
-          if (!flags.json) process.stderr.write(`following ${target.subjects.join(", ")} in ${target.stream} (Ctrl-C ends)\n`);
+          if (!flags.json) cli.err(`following ${target.subjects.join(", ")} in ${target.stream} (Ctrl-C ends)`);
           let shown = 0;
           for await (const e of read(nc, target, { stream: target.stream, subjects: target.subjects, since: q.since ?? Date.now(), until: q.until, follow: q.until === undefined, signal: stop.signal })) {
             if (!matches(q, e)) continue;
-            emit(flags, e);
+            emit(cli, flags, e);
             if (count !== undefined && ++shown >= count) break;
           }
         } finally {
@@ -180,7 +180,7 @@ export function registerEvents(nats: CliCommand, cli: NatsCli): void {
             if (!matches(q, e)) continue;
             n++;
             if (flags.to === undefined) {
-              emit(flags, e);
+              emit(cli, flags, e);
               continue;
             }
             const h = natsHeaders();
@@ -192,7 +192,7 @@ export function registerEvents(nats: CliCommand, cli: NatsCli): void {
           if (flags.to !== undefined) {
             await nc.flush();
             cli.print(flags, `re-published ${n} event(s) from ${target.stream} to ${flags.to}`, { ok: true, published: n, to: flags.to, stream: target.stream });
-          } else if (!flags.json) process.stderr.write(`${n} event(s) from ${target.stream}\n`);
+          } else if (!flags.json) cli.err(`${n} event(s) from ${target.stream}`);
         } finally {
           await nc.close();
         }

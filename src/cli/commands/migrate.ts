@@ -71,7 +71,7 @@ export function registerMigrate(nats: CliCommand, cli: NatsCli): void {
       const dir = workspaceDir(flags.workspace);
       const { at, connCfg } = locate(cli, flags);
       const scan = scanWorkspace(dir);
-      for (const s of scan.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
+      for (const s of scan.skipped) cli.err(`skipped ${s.path}: ${s.reason}`);
       if (scan.files.length === 0) throw new CliError(`no memory files in ${dir} (looked for MEMORY.md, memory/*.md, life/areas/**)`);
       const nc = await open(cli, flags, connCfg);
       let summary: ImportSummary;
@@ -81,7 +81,7 @@ export function registerMigrate(nats: CliCommand, cli: NatsCli): void {
           dryRun: flags.dryRun === true,
           onFile: (file, added, present) => {
             n++;
-            if (!flags.json) process.stderr.write(`[${n}/${scan.files.length}] ${file.path} → ${file.type}: ${added > 0 ? `${added} event(s) ${flags.dryRun ? "to add" : "added"}` : `already there (${present})`}\n`);
+            if (!flags.json) cli.err(`[${n}/${scan.files.length}] ${file.path} → ${file.type}: ${added > 0 ? `${added} event(s) ${flags.dryRun ? "to add" : "added"}` : `already there (${present})`}`);
           },
         });
       } catch (err) {
@@ -115,7 +115,7 @@ export function registerMigrate(nats: CliCommand, cli: NatsCli): void {
       } finally {
         await nc.close();
       }
-      for (const p of restored.problems) process.stderr.write(`not written: ${p}\n`);
+      for (const p of restored.problems) cli.err(`not written: ${p}`);
       const conflicts = restored.files.filter((f) => {
         const path = workspacePath(dir, f.path);
         return existsSync(path) && !readFileSync(path).equals(f.bytes);
@@ -137,11 +137,11 @@ export function registerMigrate(nats: CliCommand, cli: NatsCli): void {
         writeFileSync(path, f.bytes);
         // The file's modification time as it was imported.
         utimesSync(path, new Date(), new Date(f.mtimeMs));
-        if (!flags.json) process.stderr.write(`wrote ${f.path} (${f.bytes.length} bytes)\n`);
+        if (!flags.json) cli.err(`wrote ${f.path} (${f.bytes.length} bytes)`);
       }
       const human = `${flags.dryRun ? "dry run: " : ""}${written} file(s) ${flags.dryRun ? "would be written" : "written"}, ${unchanged} unchanged, ${restored.problems.length} not written, into ${dir} from ${at.stream} (agent ${at.agent})`;
       cli.print(flags, human, { ok: restored.problems.length === 0, written, unchanged, problems: restored.problems, agent: at.agent, stream: at.stream, dryRun: flags.dryRun === true });
-      if (restored.problems.length > 0) process.exitCode = 1;
+      if (restored.problems.length > 0) cli.fail(1);
     }),
   );
 }

@@ -29,9 +29,9 @@ export function registerPermissions(nats: CliCommand, cli: NatsCli): void {
           writeFileSync(flags.out, text, { mode: 0o644 });
           cli.print(flags, `wrote ${flags.out} (${plan.agents.length} agent user(s))`, { ok: plan.problems.length === 0, out: flags.out, ...plan });
         } else cli.print(flags, text.trimEnd(), { ok: plan.problems.length === 0, ...plan });
-        if (plan.agents.length === 0 && !flags.json) process.stderr.write("note: no agent has its own credentials (events.agents.<id>.credentials), so only the gateway's user is printed\n");
-        for (const p of plan.problems) if (!flags.json) process.stderr.write(`error: not isolated: ${p}\n`);
-        if (plan.problems.length > 0) process.exitCode = 1;
+        if (plan.agents.length === 0 && !flags.json) cli.err("note: no agent has its own credentials (events.agents.<id>.credentials), so only the gateway's user is printed");
+        for (const p of plan.problems) if (!flags.json) cli.err(`error: not isolated: ${p}`);
+        if (plan.problems.length > 0) cli.fail(1);
       }),
     );
 }

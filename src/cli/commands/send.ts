@@ -65,7 +65,7 @@ export function registerSend(nats: CliCommand, cli: NatsCli): void {
         }
         const ok = typeof receipt === "object" && receipt !== null && (receipt as { ok?: unknown }).ok === true;
         cli.print(flags, ok ? `accepted: ${JSON.stringify(receipt)}` : `refused: ${JSON.stringify(receipt)}`, receipt);
-        if (!ok) process.exitCode = 1;
+        if (!ok) cli.fail(1);
       } finally {
         await nc.close();
       }

@@ -71,7 +71,7 @@ export function registerServer(nats: CliCommand, cli: NatsCli): void {
           ? `running: ${s.url} (pid ${s.pid}${s.answering ? "" : ", not answering yet"}), files in ${s.dir}`
           : `not running${s.stalePidFile ? ` (stale pid file for pid ${s.pid}, removed at the next start)` : ""}${s.answering ? `; another NATS server answers at ${s.url}` : ""}\nnext: openclaw nats server start`;
         cli.print(flags, human, { ok: s.running, ...s });
-        if (!s.running) process.exitCode = 1;
+        if (!s.running) cli.fail(1);
       }),
     );
 }

@@ -18,8 +18,8 @@ export async function registerStatusCommand(nats: CliCommand, cli: NatsCli): Pro
       const status = (await cli.callGateway("nats.status", flags)) as unknown as PluginStatus;
       cli.print(flags, formatStatus(status, { markdown: false }), status);
       if (!status.connected) {
-        process.stderr.write("next: NATS is not connected; `openclaw nats doctor` tells why\n");
-        process.exitCode = 1;
+        cli.err("next: NATS is not connected; `openclaw nats doctor` tells why");
+        cli.fail(1);
       }
     }),
   );

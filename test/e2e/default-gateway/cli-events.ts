@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { Msg } from "@nats-io/transport-node";
 import { readEvents } from "../../harness/event-stream.ts";
 import type { Stack } from "../../harness/stack.ts";
+import { gatewayNatsCli } from "../../harness/cli-in-process.ts";
 
 interface Line {
   seq: number;
@@ -52,8 +53,11 @@ test("another plugin in the gateway process records a custom event through the h
   await gw.waitForLog(/events: custom event refused: name must be/, 10_000);
 });
 
+// Each command shape runs once through the real `openclaw` CLI; the filter and range matrices run the
+// same command code in-process (natsCliInProcess) against the same gateway's config and stream.
 test("openclaw nats events query: agent, type, session, text and time filters", async () => {
   const { gw, nc } = shared();
+  const inProcess = (args: string[]) => gatewayNatsCli(gw, args);
   for (const [session, text] of [
     ["agent:main:telegram:direct:1", "alpha disk warning"],
     ["agent:main:telegram:direct:2", "beta disk warning"],
@@ -68,19 +72,19 @@ test("openclaw nats events query: agent, type, session, text and time filters", 
   assert.deepEqual(lines(all.stdout).map((l) => l.event?.payload.text), ["alpha disk warning", "beta disk warning", "gamma all clear"]);
   for (const l of lines(all.stdout)) assert.equal(l.subject, "openclaw.events.main.custom_probe");
 
-  const bySession = await gw.openclaw(["nats", "events", "query", "--session", "agent:main:telegram:direct:1", "--type", "custom.probe", "--json"], 180_000);
+  const bySession = await inProcess(["events", "query", "--session", "agent:main:telegram:direct:1", "--type", "custom.probe", "--json"]);
   assert.deepEqual(lines(bySession.stdout).map((l) => l.event?.payload.text), ["alpha disk warning", "gamma all clear"]);
 
-  const byText = await gw.openclaw(["nats", "events", "query", "--agent", "main", "--text", "DISK WARNING", "--json"], 180_000);
+  const byText = await inProcess(["events", "query", "--agent", "main", "--text", "DISK WARNING", "--json"]);
   assert.deepEqual(lines(byText.stdout).map((l) => l.event?.payload.text), ["alpha disk warning", "beta disk warning"]);
 
-  const limited = await gw.openclaw(["nats", "events", "query", "--type", "custom.probe", "--limit", "1", "--json"], 180_000);
+  const limited = await inProcess(["events", "query", "--type", "custom.probe", "--limit", "1", "--json"]);
   assert.deepEqual(lines(limited.stdout).map((l) => l.event?.payload.text), ["gamma all clear"], "the newest one");
 
-  const future = await gw.openclaw(["nats", "events", "query", "--agent", "main", "--since", new Date(Date.now() + 3_600_000).toISOString(), "--json"], 180_000);
+  const future = await inProcess(["events", "query", "--agent", "main", "--since", new Date(Date.now() + 3_600_000).toISOString(), "--json"]);
   assert.equal(future.code, 0, future.stderr);
   assert.deepEqual(lines(future.stdout), []);
-  const otherAgent = await gw.openclaw(["nats", "events", "query", "--agent", "ops", "--json"], 180_000);
+  const otherAgent = await inProcess(["events", "query", "--agent", "ops", "--json"]);
   assert.ok(lines(otherAgent.stdout).length >= 1);
   assert.ok(lines(otherAgent.stdout).every((l) => l.event?.agent === "ops"));
 
@@ -88,7 +92,7 @@ test("openclaw nats events query: agent, type, session, text and time filters", 
   assert.match(pretty.stdout, /#\d+ main custom\.probe agent:main:telegram:direct:2 beta disk warning/);
   assert.match(pretty.stderr, /1 event\(s\) shown; 3 read from openclaw-events \(openclaw\.events\.main\.custom_probe\)/);
 
-  const bad = await gw.openclaw(["nats", "events", "query", "--since", "last tuesday"], 180_000);
+  const bad = await inProcess(["events", "query", "--since", "last tuesday"]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--since "last tuesday" is not a time/);
 });
@@ -114,11 +118,12 @@ test("openclaw nats events tail follows: it prints an event stored after it star
 
 test("openclaw nats events replay: prints a range, re-publishes it to a subject with its origin, refuses $-subjects", async () => {
   const { gw, nc } = shared();
+  const inProcess = (args: string[]) => gatewayNatsCli(gw, args);
   const printed = await gw.openclaw(["nats", "events", "replay", "--agent", "main", "--type", "custom.probe", "--since", "1h", "--json"], 180_000);
   assert.equal(printed.code, 0, printed.stderr);
   const range = lines(printed.stdout);
   assert.equal(range.length, 3);
-  const fromSeq = await gw.openclaw(["nats", "events", "replay", "--agent", "main", "--type", "custom.probe", "--from-seq", String(range[1].seq), "--to-seq", String(range[1].seq), "--json"], 180_000);
+  const fromSeq = await inProcess(["events", "replay", "--agent", "main", "--type", "custom.probe", "--from-seq", String(range[1].seq), "--to-seq", String(range[1].seq), "--json"]);
   assert.deepEqual(lines(fromSeq.stdout).map((l) => l.seq), [range[1].seq]);
 
   const got: Msg[] = [];
@@ -135,13 +140,13 @@ test("openclaw nats events replay: prints a range, re-publishes it to a subject 
   assert.equal(got[0].headers?.get("Openclaw-Replay-Seq"), String(range[0].seq));
   assert.equal(got[0].headers?.get("Openclaw-Replay-Subject"), "openclaw.events.main.custom_probe");
 
-  const refused = await gw.openclaw(["nats", "events", "replay", "--since", "1h", "--to", "$JS.API.STREAM.DELETE.openclaw-events"], 180_000);
+  const refused = await inProcess(["events", "replay", "--since", "1h", "--to", "$JS.API.STREAM.DELETE.openclaw-events"]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /\$-subjects are the server's own/);
-  const loop = await gw.openclaw(["nats", "events", "replay", "--since", "1h", "--to", "openclaw.events.main.msg_in"], 180_000);
+  const loop = await inProcess(["events", "replay", "--since", "1h", "--to", "openclaw.events.main.msg_in"]);
   assert.equal(loop.code, 1);
   assert.match(loop.stderr, /would be recorded again/);
-  const noStart = await gw.openclaw(["nats", "events", "replay", "--to", "debug.replay"], 180_000);
+  const noStart = await inProcess(["events", "replay", "--to", "debug.replay"]);
   assert.match(noStart.stderr, /replay needs where to start/);
 });
 }

@@ -2,6 +2,7 @@
 // NATS event-store plugin's shape; a NATS outage shows as a spool backlog that drains afterwards.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { gatewayNatsCli } from "../../harness/cli-in-process.ts";
 import { jsonOut } from "../../harness/openclaw-cli.ts";
 import type { Stack } from "../../harness/stack.ts";
 
@@ -10,6 +11,9 @@ interface Check {
   status: string;
   detail: string;
 }
+
+// The real CLI runs once per command shape (status text, doctor --json, status on an outage); the other
+// cases run the same command code in-process (gatewayNatsCli) with this gateway's config and env.
 
 /** Runs first: it checks that no disconnect or publish failure happened yet. */
 export function statusTests(shared: () => Stack): void {
@@ -27,7 +31,7 @@ export function statusTests(shared: () => Stack): void {
   const lines = text.stdout.slice(text.stdout.indexOf("NATS Event Store")).split("\n");
   assert.deepEqual(lines.slice(0, 5), ["NATS Event Store", "Connected: ✅", "Stream: openclaw-events", "Disconnects: 0", "Publish failures: 0"]);
   assert.match(text.stdout, /Wake: agent\.\*\.inbox/);
-  const json = jsonOut<{ connected: boolean; events: { stream: string } }>(await gw.openclaw(["nats", "status", "--json"]));
+  const json = jsonOut<{ connected: boolean; events: { stream: string } }>(await gatewayNatsCli(gw, ["status", "--json"]));
   assert.equal(json.events.stream, "openclaw-events");
 
   const doctor = await gw.openclaw(["nats", "doctor", "--json"]);
@@ -36,7 +40,7 @@ export function statusTests(shared: () => Stack): void {
   assert.equal(checks.find((c) => c.title === "stream openclaw-events")?.status, "ok");
   assert.equal(checks.find((c) => c.title === "conversation access")?.status, "ok");
 
-  const away = await gw.openclaw(["nats", "status", "--url", "ws://127.0.0.1:1", "--json"]);
+  const away = await gatewayNatsCli(gw, ["status", "--url", "ws://127.0.0.1:1", "--json"]);
   assert.equal(away.code, 1);
   const err = jsonOut<{ error: string; next: string }>(away);
   assert.match(err.error, /the gateway is not running or not reachable/);
@@ -64,7 +68,7 @@ export function outageTests(shared: () => Stack): void {
   assert.match(status.stdout, /Spool: \d+ waiting, oldest \d+ (s|min) old/);
   assert.match(status.stderr, /next: NATS is not connected; `openclaw nats doctor` tells why/);
 
-  const doctor = await gw.openclaw(["nats", "doctor", "--json", "--max-spool-age", "0"]);
+  const doctor = await gatewayNatsCli(gw, ["doctor", "--json", "--max-spool-age", "0"]);
   assert.equal(doctor.code, 1);
   const checks = jsonOut<{ checks: Array<Check & { fix?: string }> }>(doctor).checks;
   assert.equal(checks.find((c) => c.title === "server")?.status, "fail");
@@ -81,7 +85,7 @@ export function outageTests(shared: () => Stack): void {
     if (Date.now() > deadline) assert.fail(`spool did not drain: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
-  const after = jsonOut<{ checks: Check[] }>(await gw.openclaw(["nats", "doctor", "--json"])).checks;
+  const after = jsonOut<{ checks: Check[] }>(await gatewayNatsCli(gw, ["doctor", "--json"])).checks;
   assert.equal(after.find((c) => c.title === "spool")?.status, "ok");
   assert.equal(after.find((c) => c.title === "gateway")?.status, "ok");
 });
