@@ -230,6 +230,12 @@ try {
       all: locoAll,
       byCategory: locoBy,
       recallAt5VsBm25: ratio,
+      // Per conversation (top-5 hits, ours vs BM25): the held-out check reads these (docs/memory-recall.md).
+      byConversation: Object.fromEntries([...new Set(loco.ranks.map((r) => r.conv))].map((c) => {
+        const rs = loco.ranks.filter((r) => r.conv === c);
+        const in5 = (x: number): boolean => x >= 1 && x <= 5;
+        return [c, { n: rs.length, eventSearchTop5: rs.filter((r) => in5(r.search)).length, bm25Top5: rs.filter((r) => in5(r.bm25)).length, block: rs.filter((r) => r.block).length }];
+      })),
       top5Hits: hits5,
       searchMicros: locoSearch,
       blockMicros: locoBlock,

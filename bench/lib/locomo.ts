@@ -65,7 +65,7 @@ export function plainBm25(docs: readonly string[], k1 = 1.2, b = 0.75): (query: 
   };
 }
 
-export interface Ranks { cat: number; search: number; bm25: number; recency: number; block: boolean; recencyBlock: boolean; selfHit: boolean }
+export interface Ranks { conv: string; cat: number; search: number; bm25: number; recency: number; block: boolean; recencyBlock: boolean; selfHit: boolean }
 
 function rankOf(ids: readonly string[], evidence: ReadonlySet<string>): number {
   const i = ids.findIndex((id) => evidence.has(id));
@@ -133,6 +133,7 @@ export function locomoRanks(files = readdirSync(LOCOMO_DIR).filter((f) => f.ends
       blockMicros.push((performance.now() - t0) * 1000);
       const evTexts = [...evidence].map((id) => rows.find((r) => r.id === id)?.text ?? "");
       ranks.push({
+        conv: agent,
         cat: qa.category,
         search: rankOf(hits.map((h) => h.row.id), evidence),
         bm25: rankOf(bm25(qa.question, 10).map((i) => rows[i].id), evidence),
@@ -169,4 +170,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const all = summarise(res.ranks);
   console.log("all", JSON.stringify(all));
   for (const c of Object.keys(CATEGORIES).map(Number)) console.log(c, JSON.stringify(summarise(res.ranks.filter((r) => r.cat === c))));
+  for (const conv of [...new Set(res.ranks.map((r) => r.conv))]) {
+    const rs = res.ranks.filter((r) => r.conv === conv);
+    console.log(conv, rs.length, "top5 ours", rs.filter((r) => r.search >= 1 && r.search <= 5).length, "bm25", rs.filter((r) => r.bm25 >= 1 && r.bm25 <= 5).length, "block", rs.filter((r) => r.block).length);
+  }
 }

@@ -10,7 +10,7 @@ import { buildBlock } from "./context.ts";
 import { ftsQuery, Projection, type Visibility } from "./projection.ts";
 import { runQuery, type ContextResult, type RankedHit } from "./queries-core.ts";
 import { rowOf, type MemoryRow } from "./rows.ts";
-import { namedTime } from "./when.ts";
+import { asksWhen, namedTime, tellsTime } from "./when.ts";
 
 const DAY = 86_400_000;
 const SESSION = "agent:main:nats:direct:alice";
@@ -134,4 +134,15 @@ test("event_search reads a date named with a stop word: 'in May 2023' prefers th
   const wordsOnly = runQuery(p, { op: "search", visibility: all, match: ftsQuery(q)!, limit: 5, now: aug + 30 * DAY }) as RankedHit[];
   assert.equal(wordsOnly[0].row.ts, aug, "this test can fail: without the typed text the month is not read");
   p.close();
+});
+
+test("a question that asks when prefers the turn that says when", () => {
+  assert.ok(asksWhen("When did Caroline go biking?") && asksWhen("what year did they move?") && !asksWhen("Where do bikes go?"));
+  assert.ok(tellsTime("we went biking last weekend") && tellsTime("in June 2023") && !tellsTime("bikes are fun, biking is great"));
+  const p = open();
+  const now = Date.UTC(2026, 0, 10);
+  // The timeless turn is the better plain-word match (shorter, the word twice) and the newer one.
+  p.add([row("last weekend I went biking along the coast with the gang", now - 9 * DAY), row("biking biking is the best", now - 8 * DAY)]);
+  assert.equal(search(p, "When did alice go biking?", now)[0]?.row.text, "last weekend I went biking along the coast with the gang");
+  assert.equal(search(p, "Does alice like biking?", now)[0]?.row.text, "biking biking is the best", "no time asked: word match decides");
 });

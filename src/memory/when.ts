@@ -60,3 +60,14 @@ function accepted(r: chrono.ParsedResult, text: string): boolean {
   const first = text.slice(r.index).match(/\p{L}/u)?.[0] ?? "";
   return first !== first.toLowerCase();
 }
+
+/** A question about a time ("when did…", "what year…", "how long ago…"): its answer is a turn that says when. */
+export function asksWhen(query: string): boolean {
+  return /\b(when|what (year|month|day|date|time)|which (year|month|day|date)|how long ago)\b/i.test(query.slice(0, MAX_DATE_TEXT));
+}
+
+const TIME_WORDS = /\b(yesterday|today|tonight|tomorrow|last|next|ago|since|recently|weekend|week|weeks|month|months|year|years|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|june|july|august|september|october|november|december|(19|20)\d\d)\b/i;
+/** Whether a text says when something happened (plain English time words; no parse: this runs on every candidate). */
+export function tellsTime(text: string): boolean {
+  return TIME_WORDS.test(text);
+}
