@@ -67,14 +67,14 @@ test("import-config: old nats-wake, nats-eventstore (settings in its own file) a
   mkdirSync(join(h.home, ".openclaw", "plugins", "nats-eventstore"), { recursive: true });
   writeFileSync(join(h.home, ".openclaw", "plugins", "nats-eventstore", "config.json"), JSON.stringify({ natsUrl: `nats://ops:${PASSWORD}@127.0.0.1:${server.port}`, streamName: "agent-events", subjectPrefix: "agent.events", retention: { maxAgeHours: 720 }, publishTimeoutMs: 3000, excludeHooks: ["message_sending"] }));
 
-  const dry = await h.run(["nats", "import-config", "--dry-run", "--json"]);
+  const dry = await h.runInProcess(["import-config", "--dry-run", "--json"]);
   assert.equal(dry.code, 0, dry.stderr);
   assert.ok(!h.readConfig().includes('"nats":'), "--dry-run writes nothing");
 
   const run = await h.run(["nats", "import-config", "--json"]);
   assert.equal(run.code, 0, run.stderr);
   const out = jsonOut<{ carried: Array<{ from: string; to: string }>; notCarried: Array<{ from: string; why: string }>; disabled: string[] }>(run);
-  const text = (await h.run(["nats", "import-config", "--dry-run"])).stdout + run.stdout + run.stderr + dry.stdout;
+  const text = (await h.runInProcess(["import-config", "--dry-run"])).stdout + run.stdout + run.stderr + dry.stdout;
   for (const secret of [PASSWORD, relayToken, gatewayCopy]) assert.ok(!text.includes(secret), `${secret.slice(0, 6)}… is not printed`);
   assert.deepEqual(out.disabled, ["nats-wake", "nats-eventstore", "openclaw-agent-relay"]);
   const why = (k: string) => out.notCarried.find((d) => d.from.includes(k))?.why ?? "";
@@ -101,7 +101,7 @@ test("import-config: old nats-wake, nats-eventstore (settings in its own file) a
     },
   });
   // The written config is one the plugin can run with: doctor connects with the carried credentials.
-  const doctor = jsonOut<{ checks: Array<{ title: string; status: string }> }>(await h.run(["nats", "doctor", "--json"]));
+  const doctor = jsonOut<{ checks: Array<{ title: string; status: string }> }>(await h.runInProcess(["doctor", "--json"]));
   assert.equal(doctor.checks.find((c) => c.title === "credentials")?.status, "ok");
 });
 

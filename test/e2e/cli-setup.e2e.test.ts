@@ -44,6 +44,8 @@ async function streamNames(): Promise<string[]> {
   return names;
 }
 
+// Each command shape runs once through the real `openclaw` CLI (server start, stop; setup; uninstall);
+// the refusals and repeats run the same command code in-process (OpenClawHome.runInProcess).
 test("server start|status|stop: a local nats-server with JetStream in the state dir, pid-file managed; a clear message without the binary", async () => {
   const h = track(new OpenClawHome(cliConfig(pluginPath, {})));
   const port = await freePort();
@@ -58,23 +60,23 @@ test("server start|status|stop: a local nats-server with JetStream in the state 
   assert.ok((await (await jetstreamManager(nc)).getAccountInfo()).limits, "JetStream is on");
   await nc.close();
   assert.ok(existsSync(join(h.pluginDir, "server", "data", "jetstream")), "JetStream data lives in the OpenClaw state dir");
-  const again = await h.run(["nats", "server", "start", "--port", String(port)]);
+  const again = await h.runInProcess(["server", "start", "--port", String(port)]);
   assert.equal(again.code, 0);
   assert.match(again.stdout, /already running/);
-  const status = await h.run(["nats", "server", "status", "--json"]);
+  const status = await h.runInProcess(["server", "status", "--json"]);
   assert.equal(status.code, 0);
   assert.equal(jsonOut<{ running: boolean; pid: number }>(status).pid, started.pid);
   const stop = await h.run(["nats", "server", "stop"]);
   assert.equal(stop.code, 0);
   assert.match(stop.stdout, new RegExp(`stopped \\(pid ${started.pid}\\)`));
-  const down = await h.run(["nats", "server", "status"]);
+  const down = await h.runInProcess(["server", "status"]);
   assert.equal(down.code, 1, "status exits 1 when the server does not run");
   assert.match(down.stdout, /not running[\s\S]*next: openclaw nats server start/);
-  const missing = await h.run(["nats", "server", "start", "--port", String(port)], { env: { NATS_SERVER_BIN: "/nonexistent/nats-server" } });
+  const missing = await h.runInProcess(["server", "start", "--port", String(port)], { env: { NATS_SERVER_BIN: "/nonexistent/nats-server" } });
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /error: nats-server is not installed/);
   assert.match(missing.stderr, /next: install it: `sudo apt-get install nats-server`/);
-  const exposed = await h.run(["nats", "server", "start", "--host", "0.0.0.0", "--port", String(port)]);
+  const exposed = await h.runInProcess(["server", "start", "--host", "0.0.0.0", "--port", String(port)]);
   assert.equal(exposed.code, 1);
   assert.match(exposed.stderr, /only listens on loopback/);
 });
@@ -95,10 +97,10 @@ test("setup: checks the server, creates the streams, writes plugins.entries.nats
   const h = track(new OpenClawHome(JSON5_CONFIG(pluginPath)));
   const before = h.readConfig();
   // Refused before anything is written: nothing answers, or the result would not validate.
-  const down = await h.run(["nats", "setup", "--url", "nats://127.0.0.1:1", "--json"]);
+  const down = await h.runInProcess(["setup", "--url", "nats://127.0.0.1:1", "--json"]);
   assert.equal(down.code, 1);
   assert.match(jsonOut<{ error: string }>(down).error, /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1.*nothing was written/);
-  const bad = await h.run(["nats", "setup", "--url", server.url, "--subjects", " , "]);
+  const bad = await h.runInProcess(["setup", "--url", server.url, "--subjects", " , "]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /subjects: must list at least one subject; nothing was written/);
   assert.equal(h.readConfig(), before, "a refused setup leaves the file byte for byte");
@@ -123,7 +125,7 @@ test("setup: checks the server, creates the streams, writes plugins.entries.nats
   });
   // The host's writer re-serializes JSON5 as JSON (and says so): comments do not survive a CLI write.
   assert.match(run.stderr, /strip JSON5 comments/);
-  const doctor = await h.run(["nats", "doctor", "--json"]);
+  const doctor = await h.runInProcess(["doctor", "--json"]);
   const checks = jsonOut<{ checks: Array<{ title: string; status: string }> }>(doctor).checks;
   for (const title of ["stream openclaw-events", "inbox OPENCLAW_INBOX", "consumer openclaw-gateway-main"]) assert.equal(checks.find((c) => c.title === title)?.status, "ok", `${title} after setup`);
 

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import JSON5 from "json5";
 import type { HostCliContext } from "../../src/cli/context.ts";
 import { registerNatsCommands } from "../../src/cli/register.ts";
 import type { CliRun } from "./gateway.ts";
@@ -32,7 +33,7 @@ export function gatewayNatsCli(gw: { configPath: string; cliEnv(): Record<string
 }
 
 async function run(config: object | string, args: string[]): Promise<CliRun> {
-  const cfg = (typeof config === "string" ? JSON.parse(readFileSync(config, "utf8")) : config) as HostCliContext["config"];
+  const cfg = (typeof config === "string" ? JSON5.parse(readFileSync(config, "utf8")) : config) as HostCliContext["config"];
   let stdout = "";
   let stderr = "";
   let code = 0;

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CliRun } from "./gateway.ts";
+import { natsCliInProcess } from "./cli-in-process.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const OPENCLAW_ENTRY = join(REPO_ROOT, "node_modules", "openclaw", "openclaw.mjs");
@@ -44,8 +45,12 @@ export class OpenClawHome {
 
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("OPENCLAW_")));
+    return { ...base, ...this.ownEnv(extra) };
+  }
+
+  /** What this home sets on top of the test process's environment. */
+  private ownEnv(extra: Record<string, string>): Record<string, string> {
     return {
-      ...base,
       HOME: this.home,
       OPENCLAW_STATE_DIR: this.stateDir,
       OPENCLAW_CONFIG_PATH: this.configPath,
@@ -55,6 +60,15 @@ export class OpenClawHome {
       NO_COLOR: "1",
       ...extra,
     };
+  }
+
+  /**
+   * `openclaw nats <args…>` (args start after "nats") as the same command code run in the test
+   * process with this home's config and environment: for a command's behaviour matrix, beside one
+   * real `run` of the command (see test/harness/cli-in-process.ts).
+   */
+  runInProcess(args: string[], opts: { env?: Record<string, string> } = {}): Promise<CliRun> {
+    return natsCliInProcess(this.configPath, args, this.ownEnv(opts.env ?? {}));
   }
 
   /** Runs `openclaw <args>`; never rejects on a non-zero exit. */
