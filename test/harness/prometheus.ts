@@ -25,12 +25,17 @@ export interface InstantSample {
  * TSDB in a temp dir, on a free loopback port; queried through its HTTP API.
  */
 export class Prometheus {
-  private constructor(
-    readonly url: string,
-    private readonly proc: ChildProcess,
-    private readonly dir: string,
-    private readonly output: () => string,
-  ) {}
+  readonly url: string;
+  private readonly proc: ChildProcess;
+  private readonly dir: string;
+  private readonly output: () => string;
+
+  private constructor(url: string, proc: ChildProcess, dir: string, output: () => string) {
+    this.url = url;
+    this.proc = proc;
+    this.dir = dir;
+    this.output = output;
+  }
 
   static async start(t: ScrapeTarget): Promise<Prometheus> {
     const dir = mkdtempSync(join(tmpdir(), "prometheus-test-"));
