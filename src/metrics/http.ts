@@ -7,8 +7,8 @@ const HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-stor
 
 /**
  * GET/HEAD `<metrics.path>`: the exposition text, built from the live figures on each scrape. The host
- * checks gateway auth before this runs. A failed scrape answers 500 with the reason (no figure,
- * no credential: the reason is an error message from a collector).
+ * checks gateway auth before this runs. A failed scrape answers 500; its reason goes to the gateway's
+ * log (redacted there) and not into the answer, since an error text may quote a URL or a server's words.
  */
 export function createMetricsHandler(path: string, sources: () => MetricsSources, log: Logger): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
@@ -26,7 +26,7 @@ export function createMetricsHandler(path: string, sources: () => MetricsSources
       return text(200, body);
     } catch (err) {
       log.warn(`nats: metrics scrape failed: ${errorMessage(err)}`);
-      return text(500, `metrics scrape failed: ${errorMessage(err)}\n`);
+      return text(500, "metrics scrape failed; the reason is in the gateway log\n");
     }
   };
 }
