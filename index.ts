@@ -12,6 +12,8 @@ import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime, type RuntimeClaim } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
 import { registerMemory } from "./src/memory/register.ts";
+import { registerMetrics } from "./src/metrics/register.ts";
+import { runtimeMetricsSources } from "./src/plugin/metrics-sources.ts";
 import { natsSecurityAudit } from "./src/trust/audit.ts";
 import { pluginStateDir } from "./src/shared/paths.ts";
 import { hostedAgentIds } from "./src/wake/hosting.ts";
@@ -43,9 +45,10 @@ export default definePluginEntry({
     // This registration's inbound handlers; the runtime binds them only while this registration owns it.
     const claim: RuntimeClaim = { relay: undefined, onInjected: undefined };
     registerNatsTool(api, cfg, rt.link, rt.trust);
-    registerRelay(api, cfg, claim, rt.trust, log);
+    const relay = registerRelay(api, cfg, claim, rt.trust, log);
     registerAlertmanager(api, cfg, rt.alerts, log);
     registerDashboard(api, cfg, rt.dashboard, log);
+    registerMetrics(api, cfg, () => runtimeMetricsSources(rt, relay), log);
     if (events) {
       registerEventHooks(api, cfg.events, events);
       recordWakes(claim, cfg.events, events);

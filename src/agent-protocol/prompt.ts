@@ -36,6 +36,8 @@ export interface PromptEndpoint {
   open: Set<ReplyStream>;
   /** Request arrival → ack handed to the socket, in µs (the plugin's share of the caller's ack latency). */
   ackMicros: Reservoir;
+  /** Told how each prompt ended and how long it took from arrival (metrics). */
+  onOutcome?: (outcome: PromptOutcome, micros: number) => void;
   /** 401s: one line a minute with a count, so a flood of unauthenticated prompts cannot flood the log. */
   authFailures: RateLimitedLog;
   log: Logger;
@@ -84,8 +86,21 @@ function targetSession(ep: PromptEndpoint, caller: Caller, key: string, picked: 
  * slot, ack, then run the agent's real turn and stream its assistant output; every path ends with the
  * terminator, refusals with an error frame first and no ack.
  */
+/** How a prompt ended, as a fixed set (a metrics label). */
+export const PROMPT_OUTCOMES = ["answered", "failed", "bad_request", "unauthorized", "forbidden", "busy", "refused", "error", "ignored"] as const;
+export type PromptOutcome = (typeof PROMPT_OUTCOMES)[number];
+
+function refusalOutcome(code: number): PromptOutcome {
+  return code === 400 ? "bad_request" : code === 401 ? "unauthorized" : code === 403 ? "forbidden" : code === 429 ? "busy" : "refused";
+}
+
 export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: Msg, arrivedAt = performance.now()): Promise<void> {
-  const done = ep.service.begin("prompt");
+  const begun = ep.service.begin("prompt");
+  let outcome: PromptOutcome = "ignored";
+  const done: typeof begun = (...args) => {
+    ep.onOutcome?.(outcome, (performance.now() - arrivedAt) * 1000);
+    return begun(...args);
+  };
   const agentId = ep.address.agentId;
   if (!msg.reply) {
     ep.log.warn(`nats: agent protocol: prompt for ${agentId} on ${msg.subject} has no reply subject; ignored (there is nobody to answer)`);
@@ -103,15 +118,20 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
   // `who` is refined once the sender is classified; until then the inbox is all we know.
   const state: RequestState = { who: `inbox ${inboxOwner(msg.reply)}`, arrivedAt };
   try {
-    const outcome = await serve(ep, msg, out, state);
-    if (outcome instanceof Refusal) {
-      out.error(outcome.code, outcome.message, outcome.extra);
-      const line = `nats: agent protocol: prompt for ${agentId} from ${state.who} refused (${outcome.code}): ${outcome.message}`;
-      if (outcome.code === 401) ep.authFailures.report(line);
+    const served = await serve(ep, msg, out, state);
+    if (served instanceof Refusal) {
+      out.error(served.code, served.message, served.extra);
+      const line = `nats: agent protocol: prompt for ${agentId} from ${state.who} refused (${served.code}): ${served.message}`;
+      if (served.code === 401) ep.authFailures.report(line);
       else ep.log.warn(line);
-      done(`${outcome.code}: ${outcome.message}`);
-    } else done(outcome);
+      outcome = refusalOutcome(served.code);
+      done(`${served.code}: ${served.message}`);
+    } else {
+      outcome = served === undefined ? "answered" : "failed";
+      done(served);
+    }
   } catch (err) {
+    outcome = "error";
     const error = `internal error: ${errorMessage(err)}`;
     out.error(500, error);
     ep.log.error(`nats: agent protocol: prompt for ${agentId} from ${state.who}: ${error}`);

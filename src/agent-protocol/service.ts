@@ -9,7 +9,7 @@ import type { ProtocolTrust } from "./caller.ts";
 import { errorFrame, formatBytes } from "./chunks.ts";
 import { encodeHeartbeat, heartbeatPayload } from "./heartbeat.ts";
 import { MicroService, serveControlPlane } from "./micro.ts";
-import { handlePrompt, type PromptEndpoint } from "./prompt.ts";
+import { handlePrompt, PROMPT_OUTCOMES, type PromptEndpoint, type PromptOutcome } from "./prompt.ts";
 import type { ReplyStream } from "./reply.ts";
 import { AGENT_KIND, agentSubject, PROTOCOL_VERSION, QUEUE_GROUP, replyProblem, SERVICE_NAME, type AgentAddress } from "./subjects.ts";
 import type { StreamingTurns } from "./turns.ts";
@@ -63,6 +63,9 @@ export class AgentProtocolService {
   private readonly slots: TurnSlots;
   private readonly open = new Set<ReplyStream>();
   private readonly ackMicros = new Reservoir(1024);
+  /** Prompts by how they ended, and arrival → end of each (metrics). */
+  readonly outcomes: Record<PromptOutcome, number> = Object.fromEntries(PROMPT_OUTCOMES.map((k) => [k, 0])) as Record<PromptOutcome, number>;
+  readonly promptMicros = new Reservoir(256);
   private readonly authFailures: RateLimitedLog;
   private hosted: Hosted[] = [];
   private subs: Subscription[] = [];
@@ -164,6 +167,10 @@ export class AgentProtocolService {
       maxPayloadBytes: maxPayload,
       open: this.open,
       ackMicros: this.ackMicros,
+      onOutcome: (outcome, micros) => {
+        this.outcomes[outcome]++;
+        this.promptMicros.add(micros);
+      },
       authFailures: this.authFailures,
       log: this.deps.log,
     };

@@ -2,7 +2,7 @@ import { Type, type Static } from "typebox";
 import { AGENT_ID_PATTERN } from "../shared/session-key.ts";
 import { CredentialsSchema, DeadLetterStreamSchema, InboxSchema, ReconnectSchema, TlsSchema, ToolSchema } from "./sections/connection.ts";
 import { AgentStreamSchema, EventsSchema, MemoryAgentSchema, MemorySchema } from "./sections/events.ts";
-import { AlertmanagerRouteSchema, AlertmanagerSchema, DashboardSchema, WakeSchema } from "./sections/operate.ts";
+import { AlertmanagerRouteSchema, AlertmanagerSchema, DashboardSchema, MetricsSchema, WakeSchema } from "./sections/operate.ts";
 import { NATS_URL_PATTERN, Subject } from "./sections/primitives.ts";
 import { AgentProtocolSchema, RelayCallerSchema, RelaySchema, TrustSchema } from "./sections/trust.ts";
 
@@ -52,6 +52,7 @@ export const ConfigSchema = Type.Object(
     trust: TrustSchema,
     alertmanager: AlertmanagerSchema,
     dashboard: DashboardSchema,
+    metrics: MetricsSchema,
     wake: WakeSchema,
   },
   { additionalProperties: false },

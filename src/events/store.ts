@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { mergeBuckets, type BucketCounts } from "../shared/reservoir.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { EventsConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
@@ -47,6 +48,8 @@ export class EventStore {
   private stopped = false;
   private dropped = 0;
   private filtered = 0;
+  /** Events written to the spool since the gateway started (metrics). */
+  private recordedCount = 0;
   private lastError: string | undefined;
   private lastWarnAt = 0;
 
@@ -184,6 +187,7 @@ export class EventStore {
         return this.drop(`event ${input.type} of ${agent} is ${size} bytes, over the server's max_payload ${dest.lane.link.maxPayload}`);
       }
       const seq = spool.append(dest.lane.name, id, dest.subject, data, size);
+      this.recordedCount++;
       if (spool.overLimit) this.scheduleTrim(spool);
       dest.lane.drainer?.offer({ seq, id, subject: dest.subject, data, size });
       for (const tap of this.taps) {
@@ -253,6 +257,12 @@ export class EventStore {
   /** Events spooled and not yet acked, without a round trip (cheap; for back-pressure and tests). */
   get spoolDepth(): number {
     return this.spool?.depth() ?? 0;
+  }
+
+  /** Events recorded, and publish → ack latency of every lane in one histogram (metrics). */
+  metrics(): { recorded: number; publishLatency: BucketCounts } {
+    const all = [...this.topology.lanes.values()].flatMap((l) => (l.drainer ? [l.drainer.ackMicros.buckets()] : []));
+    return { recorded: this.recordedCount, publishLatency: mergeBuckets(all) };
   }
 
   async status(): Promise<EventStoreStatus> {

@@ -4,7 +4,7 @@ import type { NatsLink } from "../connection/link.ts";
 import type { EventEnvelope } from "../events/envelope.ts";
 import type { EventStore, ReadRoute } from "../events/store.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
-import { Reservoir } from "../shared/reservoir.ts";
+import { Reservoir, type BucketCounts } from "../shared/reservoir.ts";
 import { agentOfSessionKey } from "../shared/session-key.ts";
 import { feedSources, ProjectionFeed, type FeedSourceStatus } from "./feed.ts";
 import { Projection } from "./projection.ts";
@@ -236,6 +236,11 @@ export class MemoryService {
   /** The agent a hook or tool context belongs to. */
   static agentOf(ctx: { agentId?: string; sessionKey?: string }): string | undefined {
     return ctx.agentId ?? agentOfSessionKey(ctx.sessionKey);
+  }
+
+  /** Recall (the context search before each turn) latency since start, as histogram buckets (metrics). */
+  recallLatency(): BucketCounts {
+    return this.contextMicros.buckets();
   }
 
   status(): MemoryStatus {

@@ -2,7 +2,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
-import { ensureDeadLetterStream, refusedReplies } from "../wake/dead-letter.ts";
+import { deadLetters, ensureDeadLetterStream, refusedReplies } from "../wake/dead-letter.ts";
 import { WakeDispatcher } from "../wake/dispatcher.ts";
 import { DurableInbox } from "../wake/durable-inbox.ts";
 import { Hosting } from "../wake/hosting.ts";
@@ -64,8 +64,8 @@ export class WakeService {
   }
 
   /** What status shows about the inbound side beyond the dispatcher's counts. */
-  status(): { hostedAgents: readonly string[] | "any"; refusedReplies: number; inbox?: DurableInbox["counts"] } {
-    return { hostedAgents: this.hosting.agents ?? "any", refusedReplies: refusedReplies.count, ...(this.inbox ? { inbox: { ...this.inbox.counts } } : {}) };
+  status(): { hostedAgents: readonly string[] | "any"; refusedReplies: number; deadLetters: { published: number; failed: number }; inbox?: DurableInbox["counts"] } {
+    return { hostedAgents: this.hosting.agents ?? "any", refusedReplies: refusedReplies.count, deadLetters: { ...deadLetters }, ...(this.inbox ? { inbox: { ...this.inbox.counts } } : {}) };
   }
 
   async stop(): Promise<void> {

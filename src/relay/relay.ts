@@ -13,6 +13,10 @@ export type { Caller };
 export type RelayFailureKind = "invalid" | "unauthorized" | "forbidden" | "not-found" | "busy" | "failed" | "timeout";
 export type RelayFailure = { ok: false; kind: RelayFailureKind; error: string };
 
+/** How a relay request ended, as a fixed set (a metrics label): the failure kinds and the four ways it succeeds. */
+export const RELAY_OUTCOMES = ["delivered", "not_delivered", "answered", "running", "system_event", "invalid", "unauthorized", "forbidden", "not_found", "busy", "failed", "timeout"] as const;
+export type RelayOutcome = (typeof RELAY_OUTCOMES)[number];
+
 export type NotifyResult =
   | {
       ok: true;
@@ -91,6 +95,8 @@ export class Relay {
   private readonly rt: TurnRuntime;
   private readonly log: Logger;
   private readonly slots: TurnSlots;
+  /** Requests (notify and request/reply) by how they ended (metrics). */
+  readonly outcomes: Record<RelayOutcome, number> = Object.fromEntries(RELAY_OUTCOMES.map((k) => [k, 0])) as Record<RelayOutcome, number>;
 
   constructor(settings: RelaySettings, rt: TurnRuntime, log: Logger) {
     this.settings = settings;
@@ -129,15 +135,18 @@ export class Relay {
       case "not-started": {
         const queued = this.rt.queueSystemEvent(req.sessionKey, agentOf(req.sessionKey), text);
         this.log.warn(`nats: relay ${who}: no turn could be started (${outcome.error}); queued as a system event instead (queued=${queued})`);
+        this.outcomes.system_event++;
         return { ok: true, method: "system-event", sessionKey: req.sessionKey, queued, reason: outcome.error };
       }
       case "failed":
         return this.fail(caller, req.sessionKey, "failed", `run ${outcome.runId} failed: ${outcome.error}`);
       case "running":
         this.log.info(`nats: relay ${who}: run ${outcome.runId} still running after ${timeoutMs} ms`);
+        this.outcomes.running++;
         return { ok: true, method: "agent-run", status: "running", runId: outcome.runId, sessionKey: outcome.sessionKey, ...info.route };
       case "finished": {
         const delivered = outcome.delivery === "sent";
+        this.outcomes[delivered ? "delivered" : "not_delivered"]++;
         this.log.info(`nats: relay ${who}: run ${outcome.runId} ${delivered ? `delivered to ${describeRoute(info.route)}` : `finished, reply not delivered (delivery ${outcome.delivery ?? "none"})`}`);
         return {
           ok: true,
@@ -168,6 +177,7 @@ export class Relay {
         return this.fail(caller, req.sessionKey, "timeout", `${agentId} did not answer within ${timeoutMs} ms (run ${outcome.runId} is still going; its answer will stay in ${outcome.sessionKey})`);
       case "finished":
         this.log.info(`nats: relay ${caller.via} ${caller.id} asked ${req.sessionKey}: answered by run ${outcome.runId}`);
+        this.outcomes.answered++;
         return { ok: true, from: agentId, body: outcome.answer ?? "", sessionKey: outcome.sessionKey, runId: outcome.runId };
     }
   }
@@ -203,6 +213,7 @@ export class Relay {
   }
 
   private fail(caller: Caller, sessionKey: string, kind: RelayFailureKind, error: string): RelayFailure {
+    this.outcomes[kind === "not-found" ? "not_found" : kind]++;
     if (!isRefusal(kind)) this.log.warn(`nats: relay ${caller.via} ${caller.id} → ${sessionKey}: ${kind}: ${error}`);
     return { ok: false, kind, error };
   }

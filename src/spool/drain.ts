@@ -1,4 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
+import { Reservoir } from "../shared/reservoir.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { AckPublisher, type AckResult } from "./ack-publisher.ts";
 import type { Spool, SpoolRow } from "./spool.ts";
@@ -59,6 +60,8 @@ const MIN_BACKOFF_MS = 100;
 export class LaneDrainer {
   readonly lane: string;
   readonly stats: DrainStats = { published: 0, duplicates: 0, failures: 0, rejected: 0, lastError: undefined };
+  /** Publish → JetStream ack of each acked event, µs (metrics). */
+  readonly ackMicros = new Reservoir(256);
   private readonly spool: Spool;
   private readonly link: DrainLink;
   private readonly log: Logger;
@@ -266,6 +269,7 @@ export class LaneDrainer {
     const entry = this.bySeq.get(Number(token.slice(dot + 1)));
     if (!entry || entry.done) return;
     if (result.ok) {
+      this.ackMicros.add((Date.now() - entry.at) * 1000);
       if (this.failureStreak > 0) {
         this.log.info(`events: publishing on lane "${this.lane}" resumed after ${this.failureStreak} failed attempt(s)`);
         this.failureStreak = 0;

@@ -6,6 +6,7 @@ import { createUserSeed, isUserPublicKey, signerFromSeed, verifySignature } from
 import { NonceCache } from "./nonce-cache.ts";
 import { parseSenderHeader, senderTimestamp, signedInput } from "./sender-header.ts";
 import { signSender, verifySender, type SenderCheck } from "./sender.ts";
+import { senderRefusal } from "./trust.ts";
 
 // Known-answer vectors from the protocol's reference SDK (synadia-ai/synadia-agents,
 // test-fixtures/identity/sender-vectors.json): throwaway test seeds, exact expected headers. An
@@ -212,4 +213,16 @@ test("the nonce cache forgets pairs after twice the window and stays bounded", (
   assert.ok(cache.add("V", "a", 2001), "keyed by user and nonce");
   for (const n of ["b", "c", "d"]) cache.add("U", n, 2002);
   assert.equal(cache.size, 3);
+});
+
+test("metrics: each rejected check maps to its fixed refusal kind (the reason text never becomes a label)", () => {
+  const kind = (c: SenderCheck): string => (c.trust === "rejected" ? senderRefusal(c) : `not rejected: ${c.trust}`);
+  const nonces = new NonceCache(30_000);
+  const header = fresh();
+  live(msg(SUBJECT, body, header), nonces);
+  assert.equal(kind(live(msg(SUBJECT, body, header), nonces)), "replay");
+  assert.equal(kind(live(msg(SUBJECT, body, "not json"))), "malformed");
+  assert.equal(kind(live(msg("agent.billing.inbox", body, fresh()))), "subject_mismatch");
+  assert.equal(kind(live(msg(SUBJECT, body, fresh({ ts: senderTimestamp(Date.now() - 31_000) })))), "stale");
+  assert.equal(kind(live(msg(SUBJECT, new TextEncoder().encode('{"from":"ops","body":"HI"}'), fresh()))), "bad_signature");
 });

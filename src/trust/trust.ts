@@ -24,6 +24,19 @@ export interface TrustStatus {
  * trusted callers and the turn policy. Everything that asks "who is this, and may they have a turn"
  * (the wake dispatcher, the relay, the agent-protocol endpoint) goes through one instance.
  */
+/** Why a message or caller was refused, as a fixed set (a metrics label; the reason text stays free-form). */
+export const TRUST_REFUSALS = ["malformed", "stale", "subject_mismatch", "replay", "bad_signature", "unauthenticated", "untrusted_key", "target_not_allowed"] as const;
+export type TrustRefusal = (typeof TRUST_REFUSALS)[number];
+
+/** The kind of a rejected Agent-Sender check, from the fixed reasons verifySender writes (sender.ts). */
+export function senderRefusal(check: Extract<SenderCheck, { trust: "rejected" }>): TrustRefusal {
+  if (check.code === 400) return "malformed";
+  if (/ s from now \(replay window/.test(check.reason)) return "stale";
+  if (check.reason.includes("(replay)")) return "replay";
+  if (check.reason.includes("is not the arrival subject")) return "subject_mismatch";
+  return "bad_signature";
+}
+
 export class Trust {
   readonly callers: TrustedCallers;
   private readonly cfg: Pick<NatsPluginConfig, "relay" | "trust">;
@@ -33,6 +46,8 @@ export class Trust {
   private loaded: GatewayIdentity | undefined;
   private loadError: string | undefined;
   private readonly counts = { verified: 0, rejected: 0 };
+  /** Refused signatures (verify) and refused turns (mayTakeTurn), by kind. */
+  readonly refusals: Record<TrustRefusal, number> = Object.fromEntries(TRUST_REFUSALS.map((k) => [k, 0])) as Record<TrustRefusal, number>;
 
   /** `nonceCapacity` exists for tests: a flood past the cache's size costs ~0.4 ms of Ed25519 per message. */
   constructor(cfg: Pick<NatsPluginConfig, "relay" | "trust">, stateDir: string, log: Logger, opts: { nonceCapacity?: number } = {}) {
@@ -74,7 +89,10 @@ export class Trust {
     const recordsNonce = (user: string): boolean => this.callers.byKey(user) !== undefined;
     const check = verifySender(msg, { mode, nonces: this.nonces, recordsNonce, replayWindowMs: this.cfg.trust.replayWindowMs });
     if (check.trust === "verified") this.counts.verified++;
-    if (check.trust === "rejected") this.counts.rejected++;
+    if (check.trust === "rejected") {
+      this.counts.rejected++;
+      this.refusals[senderRefusal(check)]++;
+    }
     return check;
   }
 
@@ -84,7 +102,9 @@ export class Trust {
 
   /** Authentication (unless relay.trustUnsignedCallers) and relay.allowedTargets, in one decision. */
   mayTakeTurn(caller: Caller, sessionKey: string): TurnDecision {
-    return mayTakeTurn(caller, sessionKey, { allowedTargets: this.cfg.relay.allowedTargets, trustUnsignedCallers: this.cfg.relay.trustUnsignedCallers });
+    const d = mayTakeTurn(caller, sessionKey, { allowedTargets: this.cfg.relay.allowedTargets, trustUnsignedCallers: this.cfg.relay.trustUnsignedCallers });
+    if (!d.ok) this.refusals[caller.auth === "none" && !this.cfg.relay.trustUnsignedCallers ? (caller.key ? "untrusted_key" : "unauthenticated") : "target_not_allowed"]++;
+    return d;
   }
 
   status(): TrustStatus {

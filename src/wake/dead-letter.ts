@@ -14,6 +14,9 @@ export interface Rejection {
 /** Replies the gateway refused to send (a `$…` system or protocol reply subject), process-wide. */
 export const refusedReplies = { count: 0 };
 
+/** Dead letters published, and those that could not be (not connected, publish error), process-wide (metrics). */
+export const deadLetters = { published: 0, failed: 0 };
+
 /**
  * Whether the gateway may answer on `reply`. A reply subject is whatever the sender wrote and the
  * gateway publishes with its own permissions: `$KV.<bucket>.<key>` would write a KV entry, `$JS.API.…`
@@ -37,13 +40,16 @@ export function deadLetter(nc: NatsConnection | undefined, dlqSubject: string, r
   log.warn(`nats: rejected message on ${rej.subject}: ${rej.reason}`);
   if (!nc || nc.isClosed()) {
     log.error(`nats: could not dead-letter message from ${rej.subject} (not connected)`);
+    deadLetters.failed++;
     return;
   }
   try {
     if (safeReply(rej.reply, rej.subject, log)) nc.publish(rej.reply, JSON.stringify({ ok: false, error: rej.reason }));
     const { headers: h, payload } = deadLetterRecord(rej, extra);
     nc.publish(dlqSubject, payload, { headers: h });
+    deadLetters.published++;
   } catch (err) {
+    deadLetters.failed++;
     log.error(`nats: dead-letter publish failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

@@ -56,6 +56,10 @@ export interface RecentWake {
 
 const RECENT_WAKES = 50;
 
+/** Why the dispatcher refused a message, as a fixed set (metrics label; the reason text stays free-form). */
+export const REJECT_KINDS = ["invalid", "signature", "hops_header", "hop_limit", "relay_unavailable", "relay_refused", "new_session_limit", "handoff_refused"] as const;
+export type RejectKind = (typeof REJECT_KINDS)[number];
+
 /** Validate, route and inject one inbound message. Shared by the core subscription and the durable inbox. */
 export class WakeDispatcher {
   private readonly cfg: NatsPluginConfig;
@@ -65,6 +69,8 @@ export class WakeDispatcher {
   onInjected: InjectedListener | undefined;
   verifySender: SenderVerifier | undefined;
   readonly counts = { received: 0, injected: 0, rejected: 0, relayed: 0, hopLimited: 0 };
+  /** `counts.rejected` by kind. */
+  readonly rejectedBy: Record<RejectKind, number> = Object.fromEntries(REJECT_KINDS.map((k) => [k, 0])) as Record<RejectKind, number>;
   /** The durable hand-off (next-turn injections + wake turns); without a host (unit tests) the system-event path is used. */
   readonly handoff: WakeHandoff;
   /** Hops of what each session is acting on; the nats tool sends one more. */
@@ -98,24 +104,24 @@ export class WakeDispatcher {
   async dispatch(data: Uint8Array, subject: string, arrivedAt: number = performance.now(), meta: DispatchMeta = {}): Promise<DispatchOutcome> {
     this.counts.received++;
     const parsed = meta.parsed ?? this.parse(data, subject);
-    if (!parsed.ok) return this.reject(parsed.reason, subject);
+    if (!parsed.ok) return this.reject("invalid", parsed.reason, subject);
     const { message } = parsed;
     const target = meta.target ?? parsed.target;
     const seen = { at: Date.now(), subject, from: message.from, sessionKey: target.sessionKey };
     // A failing signature is tampering or replay: refused even for a plain wake (agent protocol §13.7).
     const sender = this.verifySender?.({ subject, data, headers: meta.headers }, meta.stored ? "stored" : "live") ?? { trust: "absent" };
-    if (sender.trust === "rejected") return this.reject(sender.reason, subject, seen);
+    if (sender.trust === "rejected") return this.reject("signature", sender.reason, subject, seen);
     const hops = readHops(meta.headers);
-    if (!hops.ok) return this.reject(hops.reason, subject, seen);
+    if (!hops.ok) return this.reject("hops_header", hops.reason, subject, seen);
     if (hops.hops > this.cfg.wake.maxHops) {
       this.counts.hopLimited++;
-      return this.reject(hopLimitReason(hops.hops, this.cfg.wake.maxHops), subject, seen);
+      return this.reject("hop_limit", hopLimitReason(hops.hops, this.cfg.wake.maxHops), subject, seen);
     }
     this.hops.set(target.sessionKey, hops.hops);
     if (message.deliver || message.expectReply) {
-      if (!this.relay) return this.reject("deliver/expectReply need the relay, which is not running", subject, seen);
+      if (!this.relay) return this.reject("relay_unavailable", "deliver/expectReply need the relay, which is not running", subject, seen);
       const outcome = await this.relay(message, target, sender);
-      if (outcome.kind === "rejected") return this.reject(outcome.reason, subject, seen);
+      if (outcome.kind === "rejected") return this.reject("relay_refused", outcome.reason, subject, seen);
       this.counts.relayed++;
       this.remember({ ...seen, outcome: "relayed" });
       return outcome;
@@ -123,14 +129,14 @@ export class WakeDispatcher {
     const priority = message.priority ?? "normal";
     if (this.handoff.available && !this.handoff.hasSession(target)) {
       const refused = this.newSessions.admit(sender.trust === "verified" ? `key:${sender.user}` : `from:${message.from}`, target.sessionKey);
-      if (refused) return this.reject(refused, subject, seen);
+      if (refused) return this.reject("new_session_limit", refused, subject, seen);
     }
     const hostStart = performance.now();
     let result: { queued: boolean; via: HandedVia };
     try {
       result = await this.inject(target, priority, message.from, message.body);
     } catch (err) {
-      if (err instanceof HandoffRefused) return this.reject(err.message, subject, seen);
+      if (err instanceof HandoffRefused) return this.reject("handoff_refused", err.message, subject, seen);
       throw err;
     }
     this.hostMicros.add((performance.now() - hostStart) * 1000);
@@ -159,8 +165,9 @@ export class WakeDispatcher {
     return { queued: true, via: r.via };
   }
 
-  private reject(reason: string, subject: string, seen?: Omit<RecentWake, "outcome">): DispatchOutcome {
+  private reject(kind: RejectKind, reason: string, subject: string, seen?: Omit<RecentWake, "outcome">): DispatchOutcome {
     this.counts.rejected++;
+    this.rejectedBy[kind]++;
     this.remember({ at: Date.now(), subject, ...seen, outcome: "rejected", reason });
     return { kind: "rejected", reason };
   }

@@ -1,7 +1,7 @@
 // One gateway with the plugin's default configuration (plus the probe plugin, which stands for
 // "another plugin" recording through openclaw-nats's process-wide handle), shared by every behaviour
 // that needs nothing else: status and doctor, the event store, `openclaw nats send`, the dashboard in a
-// real Chromium, and last a NATS outage (`openclaw nats events` has the same profile in its own file,
+// real Chromium, Prometheus metrics scraped by a real Prometheus, and last a NATS outage (`openclaw nats events` has the same profile in its own file,
 // cli-events.e2e: its ~17 CLI runs made this file the run's long pole). One boot instead of four; each module sets the
 // model's script it needs and asserts only on what it caused (its own subjects, markers and deltas).
 import { after, before } from "node:test";
@@ -9,6 +9,7 @@ import type { Stack } from "../harness/stack.ts";
 import { startDefaultProfile } from "./default-gateway/profile.ts";
 import { dashboardTests } from "./default-gateway/dashboard.ts";
 import { eventTests } from "./default-gateway/events.ts";
+import { metricsTests } from "./default-gateway/metrics.ts";
 import { sendTests } from "./default-gateway/send.ts";
 import { outageTests, statusTests } from "./default-gateway/status.ts";
 
@@ -26,4 +27,5 @@ statusTests(shared); // first: no disconnect has happened yet
 dashboardTests(shared);
 eventTests(shared);
 sendTests(shared);
+metricsTests(shared); // before the outage: it needs the NATS connection up
 outageTests(shared); // last: it stops and restarts the nats-server

@@ -47,6 +47,17 @@ export const DashboardSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const MetricsSchema = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description: "serve Prometheus metrics (text exposition) on the gateway port behind gateway auth: scrape with the gateway token as bearer (docs/metrics.md)",
+    }),
+    path: Type.String({ pattern: "^/[A-Za-z0-9/_-]+$", default: "/nats/metrics", description: "the metrics path on the gateway port" }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const WakeSchema = Type.Object(
   {
     maxHops: Type.Integer({
