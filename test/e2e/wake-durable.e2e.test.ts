@@ -76,10 +76,16 @@ describe("durable hand-off through a real gateway", () => {
     assert.ok(req);
   });
 
-  test("a 100-message backlog for one session reaches the model in full, in order, in few turns", async () => {
+  // Also the single-message case (formerly its own gateway in wake.e2e): one sent twice with the same
+  // msgID while the gateway is down is stored once, reaches the model once and is acked.
+  test("a 100-message backlog for one session reaches the model in full, in order, in few turns; a message published twice with one msgID arrives once", async () => {
     await sleep(3000);
     await stack.gw.stop();
     const js = jetstream(stack.nc);
+    const single = "deploy finished while you were away (durable-1)";
+    const first = await js.publish("agent.main.inbox", JSON.stringify({ from: "ci", body: single, priority: "normal" }), { msgID: "durable-1" });
+    const second = await js.publish("agent.main.inbox", JSON.stringify({ from: "ci", body: single, priority: "normal" }), { msgID: "durable-1" });
+    assert.deepEqual([first.duplicate, second.duplicate], [false, true], "JetStream stores the msgID once");
     const markers = Array.from({ length: 100 }, (_, i) => `backlog-${String(i).padStart(3, "0")}`);
     for (const [i, m] of markers.entries()) {
       const priority = i === markers.length - 1 ? "urgent" : "normal";
@@ -95,5 +101,9 @@ describe("durable hand-off through a real gateway", () => {
     assert.ok(inOrder(stack.model.requests.slice(before), markers), "in order");
     assert.ok(turns <= 10, `few turns (${turns})`);
     assert.ok(promptText(stack.model.requests.at(-1)!).includes("[URGENT from batch] item backlog-099"));
+    assert.equal(stack.model.requests.slice(before).filter((r) => promptText(r).includes(single)).length, 1, "the msgID'd message reaches the model in one request");
+    // Acked (the work-queue stream is empty), so nothing can be redelivered and injected again.
+    await until(inboxEmpty, 60_000, "every inbox message acked");
+    assert.equal((await wakeFigures(stack.gw)).injected, markers.length + 1, "each stored message injected once after the restart");
   });
 });

@@ -54,39 +54,3 @@ describe("wake through a real gateway", () => {
     await gw.waitForLog(/nats: rejected message on agent\.main\.inbox: priority/, 5000);
   });
 });
-
-describe("durable inbox through a real gateway", () => {
-  test("a message sent while the gateway is down reaches the model after start, once", async () => {
-    const server = await NatsServer.start();
-    const model = await ScriptedModel.start();
-    const nc = await connect({ servers: server.url });
-    let gw: TestGateway | undefined;
-    try {
-      gw = await TestGateway.start({
-        model,
-        plugins: [natsPlugin({ url: server.url, inbox: { durable: true }, events: { enabled: false } })],
-        readyLog: /durable inbox OPENCLAW_INBOX\/openclaw-gateway-main consuming/,
-        timeoutMs: 300_000,
-      });
-      await gw.stop();
-      const js = jetstream(nc);
-      const body = "deploy finished while you were away (durable-1)";
-      const ack = await js.publish("agent.main.inbox", JSON.stringify({ from: "ci", body, priority: "urgent" }), { msgID: "durable-1" });
-      await js.publish("agent.main.inbox", JSON.stringify({ from: "ci", body, priority: "urgent" }), { msgID: "durable-1" });
-      assert.equal(ack.duplicate, false);
-      await gw.restart();
-      await model.waitFor((r) => promptText(r).includes(body), 90_000);
-      // Acked (the work-queue stream is empty), so nothing can be redelivered and injected again.
-      const jsm = await jetstreamManager(nc);
-      await until(async () => (await jsm.streams.info("OPENCLAW_INBOX")).state.messages === 0, 60_000, "the inbox message acked");
-      assert.equal((await wakeFigures(gw)).injected, 1, "injected once");
-      const seen = model.requests.filter((r) => promptText(r).includes(body)).length;
-      assert.equal(seen, 1, "one model request carries it");
-    } finally {
-      await gw?.dispose();
-      await nc.close();
-      await model.close();
-      await server.stop();
-    }
-  });
-});
