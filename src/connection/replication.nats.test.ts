@@ -4,6 +4,7 @@ import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStre
 import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
 import { NatsServer, startCluster } from "../../test/harness/nats-server.ts";
 import { parseConfig } from "../config/parse.ts";
+import { replicationCheck } from "../cli/doctor/replication-check.ts";
 import { ensureStream, streamSpec } from "../events/stream.ts";
 import type { Logger } from "../shared/logger.ts";
 import { ensureDeadLetterStream } from "../wake/dead-letter.ts";
@@ -98,6 +99,17 @@ describe("on a 3-node cluster", () => {
     assert.deepEqual(quiet.lines, []);
   });
 
+  it("doctor: on the cluster, a plugin stream below R3 is a warning naming it; R3 streams are fine", async () => {
+    await jsm.streams.add({ name: "INBOX_LOW", subjects: ["low.*.inbox"], num_replicas: 1 });
+    const cfg = config(nodes[0].url, { subjects: ["low.*.inbox"], inbox: { durable: true, streamName: "INBOX_LOW" }, deadLetterStream: { name: "DLQ_R3" }, events: { streamName: "ev-r3", subjectPrefix: "evr3" } });
+    const r = await replicationCheck(nc, jsm, cfg);
+    assert.equal(r.status, "warn", r.detail);
+    assert.match(r.detail, /clustered but INBOX_LOW R1 has fewer than 3 replicas/);
+    const good = await replicationCheck(nc, jsm, { ...cfg, inbox: { ...cfg.inbox, streamName: "INBOX_R3" } });
+    assert.equal(good.status, "ok", good.detail);
+    assert.match(good.detail, /INBOX_R3 R3, DLQ_R3 R3, ev-r3 R3/);
+  });
+
   it("placement passes through: a cluster name that does not exist is refused, the cluster's own is taken", async () => {
     const cfg = config(nodes[0].url, { replicas: 3, placement: { cluster: "test-cluster" }, subjects: ["pl.*.inbox"], inbox: { durable: true, streamName: "INBOX_PL" } });
     await ensureInboxStream(jsm, cfg, memoryLog());
@@ -132,5 +144,8 @@ describe("on a single server", () => {
       assert.equal(log.lines.length, 1, log.lines.join("\n"));
       assert.match(log.lines[0], new RegExp(`^warn nats: .*created stream "${name}".* with R1 instead of R3: .*non-clustered`));
     }
+    const doctor = await replicationCheck(nc, jsm, cfg);
+    assert.equal(doctor.status, "ok", "a single server is not warned about R1");
+    assert.match(doctor.detail, /single server/);
   });
 });
