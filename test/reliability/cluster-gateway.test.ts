@@ -108,4 +108,35 @@ describe("a 3-node cluster under a real gateway, every stream R3", () => {
     for (const m of markers) assert.ok(text.includes(m), `${m}'s turn is in the event stream`);
     t.diagnostic(`events stored: ${stored.length}; model requests: ${model.requests.length}`);
   });
+
+  test("SIGKILL of the node the gateway is connected to: the plugin reconnects to a survivor, every wake accepted and handed over once", async (t) => {
+    type Status = { connection: { server?: string; connected: boolean; reconnects: number } };
+    const status = async () => (await gw.call("nats.status")) as Status;
+    const first = (await status()).connection;
+    const victim = nodes.find((n) => (first.server ?? "").endsWith(`:${n.port}`));
+    assert.ok(victim, `the gateway is connected to ${first.server}`);
+
+    const js = jetstream(nc, { timeout: 2000 });
+    const markers = Array.from({ length: 8 }, (_, i) => `cln-${String(i).padStart(2, "0")}`);
+    const acceptMs: number[] = [];
+    for (const [i, m] of markers.entries()) {
+      if (i === 3) await victim.kill();
+      const started = performance.now();
+      await retry(`wake ${m} accepted`, () => js.publish("agent.main.inbox", JSON.stringify({ from: "ci", body: `wake ${m}`, priority: "urgent" }), { msgID: m }), 20_000);
+      acceptMs.push(Math.round(performance.now() - started));
+      await new Promise((r) => setTimeout(r, EVERY_MS));
+    }
+    await waitFor("every wake reaches the model", () => markerTurns(model.requests, markers).firstTurn.size === markers.length, 120_000);
+    const after = (await status()).connection;
+    t.diagnostic(`gateway was on ${first.server}, now ${after.server} (reconnects ${after.reconnects}); accept times (ms): ${acceptMs.join(" ")}`);
+    assert.equal(after.connected, true);
+    assert.notEqual(after.server, first.server, "reconnected to a surviving node");
+    await retry("$SRV.PING.agents answers", async () => {
+      assert.ok((await nc.request("$SRV.PING.agents", "", { timeout: 1000 })).data.length > 0);
+    });
+    await victim.restart();
+    await waitFor("inbox drained", async () => (await (await jsmNow()).streams.info("OPENCLAW_INBOX")).state.messages === 0, 60_000);
+    const seen = markerTurns(model.requests, markers);
+    for (const m of markers) assert.equal(seen.timesSeen.get(m), 1, `${m} handed to the agent once`);
+  });
 });
