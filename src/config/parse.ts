@@ -61,7 +61,16 @@ export function parseConfig(raw: unknown): NatsPluginConfig {
   }
   if (problems.length === 0) problems.push(...crossFieldProblems(withDefaults as NatsPluginConfig));
   if (problems.length > 0) throw new ConfigError(problems);
-  return withDefaults as NatsPluginConfig;
+  return inheritReplication(withDefaults as NatsPluginConfig);
+}
+
+/** The top-level `replicas` / `placement` are the default of each stream section that sets none of its own. */
+function inheritReplication(cfg: NatsPluginConfig): NatsPluginConfig {
+  for (const section of [cfg.inbox, cfg.deadLetterStream, cfg.events]) {
+    if (section.replicas === undefined && cfg.replicas !== undefined) section.replicas = cfg.replicas;
+    if (section.placement === undefined && cfg.placement !== undefined) section.placement = structuredClone(cfg.placement);
+  }
+  return cfg;
 }
 
 function crossFieldProblems(cfg: NatsPluginConfig): ConfigProblem[] {

@@ -3,7 +3,7 @@ import { AGENT_ID_PATTERN } from "../shared/session-key.ts";
 import { CredentialsSchema, DeadLetterStreamSchema, InboxSchema, ReconnectSchema, TlsSchema, ToolSchema } from "./sections/connection.ts";
 import { AgentStreamSchema, EventsSchema, MemoryAgentSchema, MemorySchema } from "./sections/events.ts";
 import { AlertmanagerRouteSchema, AlertmanagerSchema, DashboardSchema, MetricsSchema, WakeSchema } from "./sections/operate.ts";
-import { NATS_URL_PATTERN, Subject } from "./sections/primitives.ts";
+import { NATS_URL_PATTERN, Placement, Replicas, Subject } from "./sections/primitives.ts";
 import { AgentProtocolSchema, RelayCallerSchema, RelaySchema, TrustSchema } from "./sections/trust.ts";
 
 // The plugin's one config schema (the manifest is generated from it). The sections live in ./sections/
@@ -43,6 +43,9 @@ export const ConfigSchema = Type.Object(
     maxBodyBytes: Type.Integer({ minimum: 1, default: 64 * 1024 }),
     deadLetterSubject: Type.String({ minLength: 1, pattern: "^[^\\s*>]+$", default: "openclaw.nats.dlq" }),
     deadLetterStream: DeadLetterStreamSchema,
+    /** Default for every stream the plugin keeps (inbox, dead letters, events); each section's own value overrides. */
+    replicas: Type.Optional(Replicas),
+    placement: Type.Optional(Placement),
     inbox: InboxSchema,
     tool: ToolSchema,
     events: EventsSchema,
@@ -71,4 +74,5 @@ export type TrustConfig = Static<typeof TrustSchema>;
 export type AgentStreamConfig = Static<typeof AgentStreamSchema>;
 export type AlertmanagerConfig = Static<typeof AlertmanagerSchema>;
 export type AlertmanagerRoute = Static<typeof AlertmanagerRouteSchema>;
+export type PlacementConfig = Static<typeof Placement>;
 export type DashboardConfig = Static<typeof DashboardSchema>;

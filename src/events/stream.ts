@@ -10,15 +10,15 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import type { EventsConfig } from "../config/schema.ts";
+import { addReplicated, replicationDiff, replicationFields, type Replication } from "../connection/replication.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 
 /** What the plugin wants the events stream to look like. */
-export interface StreamSpec {
+export interface StreamSpec extends Replication {
   name: string;
   /** `{prefix}.>` for every subject prefix written into this stream. */
   subjects: string[];
   duplicateWindowMs: number;
-  replicas: number;
   maxMessages: number;
   maxBytes: number;
   /** 0 = keep forever. */
@@ -42,6 +42,7 @@ export function streamSpec(config: EventsConfig, name: string, prefixes: readonl
     subjects: [...new Set(prefixes.map((p) => `${p}.>`))],
     duplicateWindowMs,
     replicas: config.replicas,
+    placement: config.placement,
     maxMessages: config.retention.maxMessages,
     maxBytes: config.retention.maxBytes,
     maxAgeMs,
@@ -59,7 +60,7 @@ function createConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string 
     max_bytes: spec.maxBytes,
     max_age: nanos(spec.maxAgeMs),
     duplicate_window: nanos(spec.duplicateWindowMs),
-    num_replicas: spec.replicas,
+    ...replicationFields(spec),
     allow_direct: true,
   };
 }
@@ -78,7 +79,6 @@ function diff(existing: StreamConfig, spec: StreamSpec): { notes: string[]; upda
     max_msgs: spec.maxMessages,
     max_bytes: spec.maxBytes,
     max_age: nanos(spec.maxAgeMs),
-    num_replicas: spec.replicas,
   } as const;
   for (const key of Object.keys(want) as Array<keyof typeof want>) {
     if (existing[key] !== want[key]) {
@@ -86,7 +86,8 @@ function diff(existing: StreamConfig, spec: StreamSpec): { notes: string[]; upda
       notes.push(`${key} ${existing[key]}→${want[key]}`);
     }
   }
-  return { notes, update };
+  const replication = replicationDiff(existing, spec);
+  return { notes: [...notes, ...replication.notes], update: { ...update, ...replication.update } };
 }
 
 /**
@@ -145,24 +146,15 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, log:
 
 async function create(jsm: JetStreamManager, spec: StreamSpec, log: Logger): Promise<EnsureResult> {
   const where = `${spec.subjects.join(", ")}, file`;
+  const want = spec.replicas ?? 1;
   try {
-    await jsm.streams.add(createConfig(spec));
-    log.info(`events: created stream "${spec.name}" (${where}, R${spec.replicas})`);
+    // On a single server an R>1 stream is created R1 (one warn line): events keep flowing with one copy rather than none.
+    const got = await addReplicated(jsm, createConfig(spec), log, "events", where);
+    if (got !== want) return { outcome: "kept", message: `events: created stream "${spec.name}" (${where}) with R${got} instead of R${want}` };
+    log.info(`events: created stream "${spec.name}" (${where}, R${got})`);
     return { outcome: "created" };
   } catch (err) {
-    const reason = errorMessage(err);
-    if (spec.replicas > 1 && /non-clustered/i.test(reason)) {
-      // A single server cannot hold replicas: keep the events flowing with one copy rather than none.
-      try {
-        await jsm.streams.add(createConfig({ ...spec, replicas: 1 }));
-        const message = `events: created stream "${spec.name}" (${where}) with R1 instead of R${spec.replicas}: ${reason}`;
-        log.warn(message);
-        return { outcome: "kept", message };
-      } catch (retryErr) {
-        return failed(log, `events: cannot create stream "${spec.name}" (${where}): ${errorMessage(retryErr)}`);
-      }
-    }
-    return failed(log, `events: cannot create stream "${spec.name}" (${where}): ${reason}`);
+    return failed(log, `events: cannot create stream "${spec.name}" (${where}): ${errorMessage(err)}`);
   }
 }
 

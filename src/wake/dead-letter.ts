@@ -2,6 +2,7 @@ import { DiscardPolicy, RetentionPolicy, StorageType, jetstreamManager, type Str
 import { headers, nanos, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { replyProblem } from "../agent-protocol/subjects.ts";
+import { addReplicated, replicationFields, updateReplication } from "../connection/replication.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 
 export interface Rejection {
@@ -82,6 +83,7 @@ export function deadLetterStreamConfig(cfg: Pick<NatsPluginConfig, "deadLetterSu
     max_age: nanos(d.maxAgeHours * 3_600_000),
     max_msgs: d.maxMessages,
     max_bytes: d.maxBytes,
+    ...replicationFields(d),
   };
 }
 
@@ -96,15 +98,16 @@ export async function ensureDeadLetterStream(nc: NatsConnection, cfg: Pick<NatsP
     const jsm = await jetstreamManager(nc, { timeout: 5000 });
     try {
       const info = await jsm.streams.info(want.name);
-      const c = info.config;
+      let c = info.config;
       if (!(c.subjects ?? []).includes(cfg.deadLetterSubject) || c.max_msgs !== want.max_msgs || c.max_bytes !== want.max_bytes || c.max_age !== want.max_age) {
-        await jsm.streams.update(want.name, { subjects: [...new Set([...(c.subjects ?? []), cfg.deadLetterSubject])], max_msgs: want.max_msgs, max_bytes: want.max_bytes, max_age: want.max_age });
+        c = (await jsm.streams.update(want.name, { subjects: [...new Set([...(c.subjects ?? []), cfg.deadLetterSubject])], max_msgs: want.max_msgs, max_bytes: want.max_bytes, max_age: want.max_age })).config;
         log.info(`nats: dead-letter stream ${want.name} updated to the config`);
       }
+      await updateReplication(jsm, c, cfg.deadLetterStream, log, "nats: dead-letter");
     } catch (err) {
       if (!/stream not found/i.test(errorMessage(err))) throw err;
-      await jsm.streams.add(want);
-      log.info(`nats: created dead-letter stream ${want.name} on ${cfg.deadLetterSubject} (at most ${want.max_msgs} messages, ${want.max_bytes} bytes, ${cfg.deadLetterStream.maxAgeHours} h)`);
+      const replicas = await addReplicated(jsm, want, log, "nats: dead-letter");
+      if (replicas === (want.num_replicas ?? 1)) log.info(`nats: created dead-letter stream ${want.name} on ${cfg.deadLetterSubject} (R${replicas}, at most ${want.max_msgs} messages, ${want.max_bytes} bytes, ${cfg.deadLetterStream.maxAgeHours} h)`);
     }
     return true;
   } catch (err) {

@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
 import { natsServerPerFile } from "../../test/harness/nats-server.ts";
 import { parseConfig } from "../config/parse.ts";
 import { NatsLink } from "../connection/link.ts";
@@ -96,6 +97,36 @@ test("a true redelivery (same stream sequence) of an injected message is acked, 
   await inbox.handle(nats.client, fake(2));
   assert.deepEqual(rec.enqueued, ["[NORMAL from a] once"]);
   assert.deepEqual(acks, ["ackAck1", "ack2"]);
+  assert.equal(inbox.counts.redeliveriesSkipped, 1);
+});
+
+test("the same publisher message (Nats-Msg-Id) stored twice under two sequences is injected once", async () => {
+  const cfg = parseConfig({ inbox: { durable: true } });
+  const rec = recordingSystem();
+  const inbox = new DurableInbox(cfg, new WakeDispatcher(cfg, rec.system, log), log, new Hosting());
+  const acks: string[] = [];
+  const fake = (seq: number, id: string) => {
+    const h = headers();
+    h.set("Nats-Msg-Id", id);
+    return {
+      seq,
+      subject: "agent.ops.inbox",
+      data: new TextEncoder().encode(JSON.stringify({ from: "a", body: id })),
+      headers: h,
+      redelivered: false,
+      info: { deliveryCount: 1, stream: "S" },
+      ack: () => acks.push(`ack${seq}`),
+      ackAck: async () => (acks.push(`ackAck${seq}`), true),
+      nak: () => acks.push(`nak${seq}`),
+      term: () => acks.push(`term${seq}`),
+      working: () => undefined,
+    } as unknown as JsMsg;
+  };
+  await inbox.handle(nats.client, fake(11, "w-1"));
+  await inbox.handle(nats.client, fake(12, "w-1"));
+  await inbox.handle(nats.client, fake(13, "w-2"));
+  assert.deepEqual(rec.enqueued, ["[NORMAL from a] w-1", "[NORMAL from a] w-2"]);
+  assert.deepEqual(acks, ["ackAck11", "ack12", "ackAck13"]);
   assert.equal(inbox.counts.redeliveriesSkipped, 1);
 });
 

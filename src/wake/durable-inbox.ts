@@ -34,6 +34,9 @@ export class DurableInbox {
   private readonly hosting: Hosting;
   private readonly done = new RecentSeqs(10_000);
   private readonly inFlight = new Set<number>();
+  /** Publisher message ids (Nats-Msg-Id) injected or being handled: see handle(). */
+  private readonly doneIds = new RecentSeqs<string>(10_000);
+  private readonly inFlightIds = new Set<string>();
   /** Every message this gateway holds (pulled, not yet acked/nak'ed), with its keep-alive timer: handed back on stop. */
   private readonly held = new Map<JsMsg, ReturnType<typeof setInterval>>();
   private readonly deadLetters: DeadLetterStore;
@@ -183,7 +186,17 @@ export class DurableInbox {
       settle(m, "ack", this.log);
       return;
     }
+    // The same publisher message (same Nats-Msg-Id) under another sequence: a retry the stream stored twice,
+    // e.g. when its leader died between storing the first copy and acking it (the dedupe window is the
+    // leader's). Injected once; the copy is acked away.
+    const msgId = m.headers?.get("Nats-Msg-Id") || undefined;
+    if (msgId !== undefined && (this.doneIds.has(msgId) || this.inFlightIds.has(msgId))) {
+      this.counts.redeliveriesSkipped++;
+      settle(m, "ack", this.log);
+      return;
+    }
     this.inFlight.add(seq);
+    if (msgId !== undefined) this.inFlightIds.add(msgId);
     this.counts.inFlight = this.inFlight.size;
     try {
       // Broadcasts reach every gateway through the core broadcast subscription, not through the work queue.
@@ -201,6 +214,7 @@ export class DurableInbox {
       const outcome = await this.dispatcher.dispatch(m.data, m.subject, performance.now(), { headers: m.headers, stored: true, ...(parsed ? { parsed } : {}) });
       if (outcome.kind === "rejected") return await this.giveUp(nc, m, outcome.reason);
       this.done.add(seq);
+      if (msgId !== undefined) this.doneIds.add(msgId);
       await m.ackAck().catch(() => settle(m, "ack", this.log));
     } catch (err) {
       if (this.lastDelivery(m)) return await this.giveUp(nc, m, `failed on delivery ${m.info.deliveryCount} of ${this.cfg.inbox.maxDeliver}: ${errorMessage(err)}`);
@@ -208,6 +222,7 @@ export class DurableInbox {
       settle(m, "nak", this.log, 1000);
     } finally {
       this.inFlight.delete(seq);
+      if (msgId !== undefined) this.inFlightIds.delete(msgId);
       this.counts.inFlight = this.inFlight.size;
     }
   }

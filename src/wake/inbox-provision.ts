@@ -1,5 +1,6 @@
 import type { JetStreamManager, StreamConfig } from "@nats-io/jetstream";
 import type { NatsPluginConfig } from "../config/schema.ts";
+import { addReplicated, updateReplication } from "../connection/replication.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { inboxConsumerConfig, inboxStreamConfig, type InboxConsumer } from "./layout.ts";
 
@@ -16,8 +17,8 @@ export async function ensureInboxStream(jsm: JetStreamManager, cfg: NatsPluginCo
     c = (await jsm.streams.info(want.name)).config;
   } catch (err) {
     if (!/stream not found/i.test(errorMessage(err))) throw err;
-    await jsm.streams.add(want);
-    log.info(`nats: created durable inbox stream ${want.name} on ${want.subjects.join(", ")}`);
+    const replicas = await addReplicated(jsm, want, log, "nats: durable inbox");
+    if (replicas === (want.num_replicas ?? 1)) log.info(`nats: created durable inbox stream ${want.name} on ${want.subjects.join(", ")} (R${replicas})`);
     return want.subjects;
   }
   const fixed: string[] = [];
@@ -32,6 +33,7 @@ export async function ensureInboxStream(jsm: JetStreamManager, cfg: NatsPluginCo
       fixed.push(`subjects ${c.subjects.join(", ")} / max_age / duplicate_window could not be updated: ${errorMessage(err)}`);
     }
   }
+  c = await updateReplication(jsm, c, cfg.inbox, log, "nats: durable inbox");
   if (fixed.length > 0) {
     log.warn(`nats: durable inbox stream ${want.name} exists with a different config: ${fixed.join("; ")}. Using it as it is; to get the configured one, \`nats stream rm ${want.name}\` (its messages are lost) and restart the gateway`);
   }

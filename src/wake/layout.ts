@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type StreamConfig } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
+import { replicationFields } from "../connection/replication.ts";
 import { isAgentId } from "../shared/session-key.ts";
 import { subjectMatches, subjectsOverlap } from "../shared/subjects.ts";
 
@@ -73,6 +74,7 @@ export function inboxStreamConfig(cfg: Pick<NatsPluginConfig, "subjects" | "broa
     max_age: nanos(cfg.inbox.maxAgeHours * 3_600_000),
     // Publishers that set Nats-Msg-Id get exactly-once storage within this window; nothing else is deduplicated.
     duplicate_window: nanos(INBOX_DUPLICATE_WINDOW_MS),
+    ...replicationFields(cfg.inbox),
   };
 }
 

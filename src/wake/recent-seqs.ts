@@ -1,15 +1,18 @@
-/** Stream sequences already injected, so a true redelivery (ack lost, ack wait expired) is injected once. */
-export class RecentSeqs {
-  private readonly seqs = new Set<number>();
+/**
+ * Stream sequences (or publisher message ids) already injected, so a true redelivery (ack lost, ack wait
+ * expired) or a publisher's retry stored twice across a leader change is injected once. Bounded: oldest first out.
+ */
+export class RecentSeqs<K extends number | string = number> {
+  private readonly seqs = new Set<K>();
   private readonly max: number;
   constructor(max: number) {
     this.max = max;
   }
-  has(seq: number): boolean {
+  has(seq: K): boolean {
     return this.seqs.has(seq);
   }
-  add(seq: number): void {
+  add(seq: K): void {
     this.seqs.add(seq);
-    if (this.seqs.size > this.max) this.seqs.delete(this.seqs.values().next().value as number);
+    if (this.seqs.size > this.max) this.seqs.delete(this.seqs.values().next().value as K);
   }
 }

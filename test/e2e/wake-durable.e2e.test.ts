@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { promptText } from "../harness/model-server.ts";
+import { wakeFigures } from "../harness/wait.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { startStack, type Stack } from "../harness/stack.ts";
 import { inOrder, markerTurns, turnText } from "../harness/turns.ts";

@@ -1,6 +1,7 @@
 import { formatChecks, skip, type CheckResult } from "../doctor/check.ts";
 import { configCheck, conversationAccessCheck, gatewayAndSpoolChecks, toolSearchCheck } from "../doctor/host-checks.ts";
 import { hostedAgentIds } from "../../wake/hosting.ts";
+import { replicationCheck } from "../doctor/replication-check.ts";
 import { clockCheck, connectChecks, jetstreamCheck, permissionChecks, streamChecks } from "../doctor/nats-checks.ts";
 import { CliError, gatewayRpcOpts, withConnectionFlags, withGatewayFlags, type CliCommand, type ConnectionFlags, type GatewayFlags, type NatsCli, type OutputFlags } from "../context.ts";
 
@@ -28,7 +29,7 @@ export function registerDoctor(nats: CliCommand, cli: NatsCli): void {
           try {
             const js = await jetstreamCheck(nc, cfg);
             results.push(js.result);
-            if (js.jsm) results.push(...(await streamChecks(js.jsm, cfg, hostedAgentIds(cli.host.config))));
+            if (js.jsm) results.push(...(await streamChecks(js.jsm, cfg, hostedAgentIds(cli.host.config))), await replicationCheck(nc, js.jsm, cfg));
             results.push(...(await permissionChecks(nc, cfg)));
             results.push(js.jsm ? await clockCheck(js.jsm, nc) : skip("clock", "clock", "needs JetStream to read the server's time"));
           } finally {

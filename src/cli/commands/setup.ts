@@ -10,6 +10,8 @@ import { errorMessage } from "../../shared/logger.ts";
 import { isObject, mutateOpenClawConfig, objectAt } from "../config-write.ts";
 import { CliError, type CliCommand, type NatsCli, type OutputFlags } from "../context.ts";
 import { eventSpecs } from "../doctor/nats-checks.ts";
+import { parseReplicasFlag, replicasAdvice } from "../doctor/replication-check.ts";
+import { addReplicated } from "../../connection/replication.ts";
 
 interface SetupFlags extends OutputFlags {
   url?: string;
@@ -21,6 +23,7 @@ interface SetupFlags extends OutputFlags {
   localServer?: boolean;
   port: string;
   dryRun?: boolean;
+  replicas?: string;
 }
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -41,6 +44,7 @@ export function registerSetup(nats: CliCommand, cli: NatsCli): void {
     .option("--no-conversation-access", "leave hooks.allowConversationAccess as it is (run/LLM events stay unrecorded)")
     .option("--local-server", "use the local nats-server (started now when it is not running)")
     .option("--port <port>", "port for --local-server", String(DEFAULT_PORT))
+    .option("--replicas <n>", "copies of every plugin stream (inbox, dead letters, events) on a NATS cluster, 1–5; 3 survives a node loss")
     .option("--dry-run", "check and show what would be written; create and write nothing")
     .option("--json", "machine-readable output")
     .action(
@@ -71,6 +75,7 @@ export function registerSetup(nats: CliCommand, cli: NatsCli): void {
           if (flags.subjects) raw.subjects = flags.subjects.split(",").map((s) => s.trim()).filter(Boolean);
           if (flags.durableInbox) raw.inbox = { ...(isObject(raw.inbox) ? raw.inbox : {}), durable: true };
           if (!flags.events) raw.events = { ...(isObject(raw.events) ? raw.events : {}), enabled: false };
+          if (flags.replicas !== undefined) raw.replicas = parseReplicasFlag(flags.replicas);
           if (raw.enabled === false) delete raw.enabled;
           return raw;
         };
@@ -94,6 +99,8 @@ export function registerSetup(nats: CliCommand, cli: NatsCli): void {
         });
         try {
           steps.push(`nats-server ${conn.info?.version ?? "?"} answers at ${target.safeUrl}`);
+          const advice = replicasAdvice(conn.info?.cluster, cfg.replicas);
+          if (advice) steps.push(advice);
           const needsJs = cfg.events.enabled || cfg.inbox.durable;
           if (needsJs) {
             try {
@@ -162,7 +169,7 @@ async function provisionInbox(jsm: JetStreamManager, cfg: NatsPluginConfig, host
     return `inbox stream ${stream.name}: exists (the gateway brings it and its consumers to the config at start)`;
   } catch (err) {
     if (!isStreamNotFound(err)) throw err;
-    await jsm.streams.add(stream);
+    await addReplicated(jsm, stream, silent, "nats: durable inbox");
     for (const c of consumers) await jsm.consumers.add(stream.name, inboxConsumerConfig(cfg, c, stream.subjects));
     return `inbox stream ${stream.name} and consumer ${consumers.map((c) => c.name).join(", ")}: created`;
   }

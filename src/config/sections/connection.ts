@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import { JS_NAME_PATTERN, Subject } from "./primitives.ts";
+import { JS_NAME_PATTERN, Placement, Replicas, Subject } from "./primitives.ts";
 
 // How the gateway reaches NATS and what it does with what arrives: credentials, reconnects, the durable
 // inbox, dead letters, and the nats tool's limits.
@@ -42,6 +42,8 @@ export const InboxSchema = Type.Object(
     ackWaitMs: Type.Integer({ minimum: 1000, default: 30_000 }),
     maxDeliver: Type.Integer({ minimum: -1, default: 10, description: "deliveries before a message goes to the dead-letter stream; -1 = forever" }),
     maxConcurrent: Type.Integer({ minimum: 1, maximum: 256, default: 8, description: "inbox messages handled at once (a long relay turn does not hold up the rest)" }),
+    replicas: Type.Optional(Replicas),
+    placement: Type.Optional(Placement),
   },
   { additionalProperties: false, default: {} },
 );
@@ -53,6 +55,8 @@ export const DeadLetterStreamSchema = Type.Object(
     maxAgeHours: Type.Number({ minimum: 0, default: 168, description: "0 = no age limit" }),
     maxMessages: Type.Integer({ minimum: 1, default: 10_000 }),
     maxBytes: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024 }),
+    replicas: Type.Optional(Replicas),
+    placement: Type.Optional(Placement),
   },
   { additionalProperties: false, default: {} },
 );

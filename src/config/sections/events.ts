@@ -1,7 +1,7 @@
 import { Type } from "typebox";
 import { AGENT_ID_PATTERN } from "../../shared/session-key.ts";
 import { CredentialsSchema } from "./connection.ts";
-import { AgentId, JS_NAME_PATTERN, Subject, Url } from "./primitives.ts";
+import { AgentId, JS_NAME_PATTERN, Placement, Replicas, Subject, Url } from "./primitives.ts";
 
 // The event store and memory read back from it: what is recorded where, and what a session is given.
 
@@ -21,7 +21,8 @@ export const EventsSchema = Type.Object(
     subjectPrefix: Type.String({ minLength: 1, pattern: "^[^\\s*>]+$", default: "openclaw.events" }),
     streamName: Type.String({ minLength: 1, pattern: JS_NAME_PATTERN, default: "openclaw-events" }),
     duplicateWindowMs: Type.Integer({ minimum: 1000, default: 120_000 }),
-    replicas: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
+    replicas: Type.Optional(Replicas),
+    placement: Type.Optional(Placement),
     retention: Type.Object(
       {
         maxMessages: Type.Integer({ minimum: -1, default: -1 }),

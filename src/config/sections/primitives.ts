@@ -12,3 +12,14 @@ export const AgentId = Type.String({ pattern: AGENT_ID_PATTERN });
 /** A JetStream stream or consumer name: no subject tokens or wildcards. */
 export const JS_NAME_PATTERN = "^[^.*>\\s]+$";
 export const PriorityValue = Type.Union([Type.Literal("urgent"), Type.Literal("normal"), Type.Literal("low")]);
+
+/** How many copies a JetStream stream keeps across a cluster (a single server holds one). */
+export const Replicas = Type.Integer({ minimum: 1, maximum: 5, description: "copies of the stream on a NATS cluster (3 or 5 survive node losses); unset: R1 when created, an existing stream's count is left as it is" });
+/** Where in a (super)cluster a stream's replicas are placed; passed through to the stream config. */
+export const Placement = Type.Object(
+  {
+    cluster: Type.Optional(Type.String({ minLength: 1, pattern: "^[^\\s]+$" })),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: "^[^\\s,]+$" }), { maxItems: 16 })),
+  },
+  { additionalProperties: false },
+);
