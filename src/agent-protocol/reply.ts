@@ -1,4 +1,5 @@
-import type { NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { setTraceHeaders, type Trace } from "../trace/context.ts";
 import { errorMessage } from "../shared/logger.ts";
 import { ACK_CHUNK, EMPTY, errorFrame, responseChunks, type ErrorCode } from "./chunks.ts";
 
@@ -19,9 +20,13 @@ export class ReplyStream {
   firstResponseAt: number | undefined;
   publishError: string | undefined;
 
-  constructor(nc: NatsConnection, subject: string) {
+  /** The prompt's trace (src/trace): every chunk but the header-less terminator carries it. */
+  private readonly trace: Trace | undefined;
+
+  constructor(nc: NatsConnection, subject: string, trace?: Trace) {
     this.nc = nc;
     this.subject = subject;
+    this.trace = trace;
   }
 
   get isEnded(): boolean {
@@ -60,11 +65,14 @@ export class ReplyStream {
     this.disarm();
   }
 
-  private publish(data: Uint8Array, opts?: { headers: ReturnType<typeof errorFrame>["headers"] }): void {
+  private publish(data: Uint8Array, opts?: { headers: MsgHdrs }): void {
     if (this.ended) return;
     if (data.length > 0) this.chunks++;
     try {
-      this.nc.publish(this.subject, data, opts);
+      // §6.5: the terminator is a zero-byte message without headers, so it carries no trace either.
+      let headers = opts?.headers;
+      if (this.trace && data.length > 0) setTraceHeaders((headers ??= natsHeaders()), this.trace);
+      this.nc.publish(this.subject, data, headers ? { headers } : undefined);
     } catch (err) {
       this.publishError ??= errorMessage(err);
     }

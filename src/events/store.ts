@@ -4,6 +4,7 @@ import type { EventsConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { LaneDrainer } from "../spool/drain.ts";
 import { Spool } from "../spool/spool.ts";
+import { processTraces } from "../trace/sessions.ts";
 import { agentOf, buildEnvelope, newEventId, type EventEnvelope, type EventInput } from "./envelope.ts";
 import { gatherStatus, type EventStoreStatus } from "./store-status.ts";
 import { prepareLink, retryFailedStreams, type ProvisionContext } from "./provision.ts";
@@ -177,7 +178,8 @@ export class EventStore {
         return undefined;
       }
       const id = newEventId();
-      const envelope = buildEnvelope(input, id);
+      const trace = input.trace ?? processTraces().headers(input.session);
+      const envelope = buildEnvelope(trace ? { ...input, trace } : input, id);
       const data = JSON.stringify(envelope);
       const size = Buffer.byteLength(data);
       if (size + HEADER_ROOM > dest.lane.link.maxPayload) {
