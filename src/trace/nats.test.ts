@@ -29,7 +29,7 @@ test("headerGetter ignores header-name case; answerHeaders continue the trace or
   assert.match(answerHeaders(undefined).get("traceparent"), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
 });
 
-test("SessionTraces: a session's trace lasts until the end of the turn that began after it was set", () => {
+test("SessionTraces: a session's trace covers the turn that began after it was set and its deliveries, not the next turn", () => {
   const t = new SessionTraces();
   const trace = continueTrace(undefined);
   t.set("agent:a:main", trace);
@@ -40,5 +40,7 @@ test("SessionTraces: a session's trace lasts until the end of the turn that bega
   assert.ok(t.get("agent:a:main"));
   t.runStarted("agent:a:main");
   t.runEnded("agent:a:main");
+  assert.ok(t.get("agent:a:main"), "the ended turn's deliveries still carry it");
+  t.runStarted("agent:a:main"); // the next turn is not the message's
   assert.equal(t.get("agent:a:main"), undefined);
 });

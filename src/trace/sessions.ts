@@ -6,16 +6,19 @@ import type { Logger } from "../shared/logger.ts";
  * system events), and the SDK exposes no way to enter its diagnostics trace scope. So the trace of the
  * message that woke a session is kept here, per session, where the hooks of the turn it starts (event
  * store) and the tools it calls (nats tool) read it. Same lifetime rules as the hop context
- * (src/wake/hops.ts): bounded, and forgotten after the turn that used it ended or 10 minutes.
+ * (src/wake/hops.ts): bounded, and forgotten when the next turn starts after the one it started (or 1 minute after that turn, 10 without one).
  */
 const TRACE_CONTEXT_MS = 10 * 60_000;
 const MAX_SESSIONS = 10_000;
 
+/** After its turn ended, a trace still covers that turn's deliveries (msg.sending/msg.out come after agent_end). */
+const AFTER_RUN_MS = 60_000;
+
 interface Entry {
   trace: Trace;
   at: number;
-  /** A turn of the session began after the trace was set: its end ends the trace's use. */
-  inRun: boolean;
+  /** set: waiting for the turn it starts; run: that turn is going; ended: only its deliveries are left. */
+  state: "set" | "run" | "ended";
 }
 
 export class SessionTraces {
@@ -24,7 +27,7 @@ export class SessionTraces {
   /** A message carrying `trace` (this hop's span) was handed to the session. */
   set(sessionKey: string, trace: Trace): void {
     this.bySession.delete(sessionKey);
-    this.bySession.set(sessionKey, { trace, at: Date.now(), inRun: false });
+    this.bySession.set(sessionKey, { trace, at: Date.now(), state: "set" });
     if (this.bySession.size > MAX_SESSIONS) this.bySession.delete(this.bySession.keys().next().value as string);
   }
 
@@ -32,7 +35,7 @@ export class SessionTraces {
     if (!sessionKey) return undefined;
     const e = this.bySession.get(sessionKey);
     if (!e) return undefined;
-    if (Date.now() - e.at > TRACE_CONTEXT_MS) {
+    if (Date.now() - e.at > (e.state === "ended" ? AFTER_RUN_MS : TRACE_CONTEXT_MS)) {
       this.bySession.delete(sessionKey);
       return undefined;
     }
@@ -51,16 +54,21 @@ export class SessionTraces {
     return t ? childSpan(t) : continueTrace(undefined);
   }
 
+  /** A turn began: it carries a waiting trace; a trace whose turn already ended is not this turn's. */
   runStarted(sessionKey: string | undefined): void {
     const e = sessionKey ? this.bySession.get(sessionKey) : undefined;
-    if (e) e.inRun = true;
+    if (!e) return;
+    if (e.state === "ended") this.bySession.delete(sessionKey as string);
+    else e.state = "run";
   }
 
-  /** The turn that carried the trace ended; a trace set during the turn (the next message) stays. */
+  /** The turn that carried the trace ended (a trace set during the turn, for the next one, stays as it is). */
   runEnded(sessionKey: string | undefined): void {
-    if (!sessionKey) return;
-    const e = this.bySession.get(sessionKey);
-    if (e?.inRun) this.bySession.delete(sessionKey);
+    const e = sessionKey ? this.bySession.get(sessionKey) : undefined;
+    if (e?.state === "run") {
+      e.state = "ended";
+      e.at = Date.now();
+    }
   }
 }
 
