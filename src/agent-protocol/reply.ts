@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
-import { setTraceHeaders, type Trace } from "../trace/context.ts";
+import { setTraceHeaders, traceHeaders, type Trace } from "../trace/context.ts";
 import { errorMessage } from "../shared/logger.ts";
 import { ACK_CHUNK, EMPTY, errorFrame, responseChunks, type ErrorCode } from "./chunks.ts";
 
@@ -27,7 +27,12 @@ export class ReplyStream {
     this.nc = nc;
     this.subject = subject;
     this.trace = trace;
+    // nats-server counts headers within max_payload: a traced chunk leaves room for its header block.
+    // "NATS/1.0\r\n" + "name: value\r\n" per header + "\r\n"
+    this.headerRoom = trace ? 12 + Object.entries(traceHeaders(trace)).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 4, 0) : 0;
   }
+
+  private readonly headerRoom: number;
 
   get isEnded(): boolean {
     return this.ended;
@@ -43,7 +48,7 @@ export class ReplyStream {
   /** `text` as one or more `response` chunks, each within the server's max_payload. */
   response(text: string): void {
     if (this.ended || text.length === 0) return;
-    const max = this.nc.info?.max_payload ?? 1024 * 1024;
+    const max = (this.nc.info?.max_payload ?? 1024 * 1024) - this.headerRoom;
     for (const chunk of responseChunks(text, max)) {
       this.firstResponseAt ??= performance.now();
       this.responseBytes += chunk.length;

@@ -22,8 +22,8 @@ export interface EventStoreOptions extends TopologyOptions {
   publishTimeoutMs?: number;
 }
 
-/** Room for the HPUB line and the Nats-Msg-Id header inside the server's max_payload. */
-const HEADER_ROOM = 256;
+/** Room for the HPUB line, the Nats-Msg-Id header and the trace headers (traceparent + a tracestate of at most 512) inside the server's max_payload. */
+const HEADER_ROOM = 256 + 640;
 const MAINTAIN_INTERVAL_MS = 1000;
 const WARN_EVERY_MS = 10_000;
 
