@@ -11,6 +11,9 @@ import { callerKey, describeCaller, inboxOwner, type ProtocolTrust } from "./cal
 import type { ErrorCode } from "./chunks.ts";
 import { EXTENSION_FIELD, parseEnvelope } from "./envelope.ts";
 import type { MicroService } from "./micro.ts";
+import type { Trace } from "../trace/context.ts";
+import { headerGetter } from "../trace/nats.ts";
+import { inboundTrace, processTraces } from "../trace/sessions.ts";
 import { ReplyStream } from "./reply.ts";
 import { replyProblem, type AgentAddress } from "./subjects.ts";
 import type { StreamingTurns } from "./turns.ts";
@@ -113,10 +116,11 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
     done(`reply subject is ${unsafe}`);
     return;
   }
-  const out = new ReplyStream(nc, msg.reply);
+  const trace = inboundTrace(headerGetter(msg.headers), msg.subject, ep.log);
+  const out = new ReplyStream(nc, msg.reply, trace);
   ep.open.add(out);
   // `who` is refined once the sender is classified; until then the inbox is all we know.
-  const state: RequestState = { who: `inbox ${inboxOwner(msg.reply)}`, arrivedAt };
+  const state: RequestState = { who: `inbox ${inboxOwner(msg.reply)}`, arrivedAt, trace };
   try {
     const served = await serve(ep, msg, out, state);
     if (served instanceof Refusal) {
@@ -147,6 +151,8 @@ export async function handlePrompt(ep: PromptEndpoint, nc: NatsConnection, msg: 
 interface RequestState {
   who: string;
   arrivedAt: number;
+  /** This hop's span of the prompt's trace; the turn's events are recorded under it. */
+  trace: Trace;
   /** Gives the turn slot back. */
   release?: () => void;
 }
@@ -173,6 +179,7 @@ async function serve(ep: PromptEndpoint, msg: Msg, out: ReplyStream, state: Requ
   const slot = ep.slots.take(target.sessionKey);
   if (!slot.ok) return new Refusal(429, slot.reason, { retry_after_s: RETRY_AFTER_S });
   state.release = slot.release;
+  processTraces().set(target.sessionKey, state.trace);
 
   // §6.4: the ack goes out before anything that waits on the model. nats.js writes its buffer in a
   // microtask; yielding once lets that happen before the host's synchronous turn set-up runs. Then one

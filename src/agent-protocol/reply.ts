@@ -1,4 +1,5 @@
-import type { NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { setTraceHeaders, traceHeaders, type Trace } from "../trace/context.ts";
 import { errorMessage } from "../shared/logger.ts";
 import { ACK_CHUNK, EMPTY, errorFrame, responseChunks, type ErrorCode } from "./chunks.ts";
 
@@ -19,10 +20,19 @@ export class ReplyStream {
   firstResponseAt: number | undefined;
   publishError: string | undefined;
 
-  constructor(nc: NatsConnection, subject: string) {
+  /** The prompt's trace (src/trace): every chunk but the header-less terminator carries it. */
+  private readonly trace: Trace | undefined;
+
+  constructor(nc: NatsConnection, subject: string, trace?: Trace) {
     this.nc = nc;
     this.subject = subject;
+    this.trace = trace;
+    // nats-server counts headers within max_payload: a traced chunk leaves room for its header block.
+    // "NATS/1.0\r\n" + "name: value\r\n" per header + "\r\n"
+    this.headerRoom = trace ? 12 + Object.entries(traceHeaders(trace)).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 4, 0) : 0;
   }
+
+  private readonly headerRoom: number;
 
   get isEnded(): boolean {
     return this.ended;
@@ -38,7 +48,7 @@ export class ReplyStream {
   /** `text` as one or more `response` chunks, each within the server's max_payload. */
   response(text: string): void {
     if (this.ended || text.length === 0) return;
-    const max = this.nc.info?.max_payload ?? 1024 * 1024;
+    const max = (this.nc.info?.max_payload ?? 1024 * 1024) - this.headerRoom;
     for (const chunk of responseChunks(text, max)) {
       this.firstResponseAt ??= performance.now();
       this.responseBytes += chunk.length;
@@ -60,11 +70,14 @@ export class ReplyStream {
     this.disarm();
   }
 
-  private publish(data: Uint8Array, opts?: { headers: ReturnType<typeof errorFrame>["headers"] }): void {
+  private publish(data: Uint8Array, opts?: { headers: MsgHdrs }): void {
     if (this.ended) return;
     if (data.length > 0) this.chunks++;
     try {
-      this.nc.publish(this.subject, data, opts);
+      // §6.5: the terminator is a zero-byte message without headers, so it carries no trace either.
+      let headers = opts?.headers;
+      if (this.trace && data.length > 0) setTraceHeaders((headers ??= natsHeaders()), this.trace);
+      this.nc.publish(this.subject, data, headers ? { headers } : undefined);
     } catch (err) {
       this.publishError ??= errorMessage(err);
     }

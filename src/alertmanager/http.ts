@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody, tokenMatches } from "../relay/http-route.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { httpTrace, traceResponseHeaders } from "../trace/http.ts";
 import { parseWebhookPayload } from "./payload.ts";
 import type { AlertReceiver } from "./receiver.ts";
 
@@ -65,7 +66,8 @@ export function createAlertmanagerHandler(opts: AlertHttpOptions, receiver: Aler
     const parsed = parseWebhookPayload(body.text);
     if (!parsed.ok) return refuse(400, parsed.error);
     try {
-      send(res, 200, await receiver.receive(parsed.payload));
+      const trace = httpTrace(req.headers, "the Alertmanager webhook", log);
+      send(res, 200, await receiver.receive(parsed.payload, trace), traceResponseHeaders(trace));
     } catch (err) {
       log.error(`nats: alertmanager notification for ${parsed.payload.receiver} not recorded, answering 500 so Alertmanager retries: ${errorMessage(err)}`);
       send(res, 500, { ok: false, error: `alert not recorded: ${errorMessage(err)}` });

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { AlertmanagerConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { processTraces } from "../trace/sessions.ts";
+import type { Trace } from "../trace/context.ts";
 import type { Priority } from "../wake/message.ts";
 import type { WakeTarget } from "../wake/route.ts";
 import { decide, type GroupRecord } from "./decide.ts";
@@ -74,7 +76,7 @@ export class AlertReceiver {
   }
 
   /** Throws only when the state could not be written (the caller answers 5xx so Alertmanager retries). */
-  async receive(payload: WebhookPayload): Promise<ReceiveResult> {
+  async receive(payload: WebhookPayload, trace?: Trace): Promise<ReceiveResult> {
     const { cfg, defaultAgent } = this.opts;
     const store = this.opts.store();
     this.counts.notifications++;
@@ -110,6 +112,7 @@ export class AlertReceiver {
     this.counts.wakes++;
     note(d.newlyFiring.length > 0 ? `woke (${d.newlyFiring.length} new firing)` : `resolved note (${d.newlyResolved.length})`, { sessionKey: d.target.sessionKey, priority: d.priority });
     this.opts.log.info(`nats: alertmanager group ${payload.receiver}/${d.newlyFiring[0]?.labels.alertname ?? d.newlyResolved[0]?.labels.alertname ?? "?"} → ${d.priority} wake of ${d.target.sessionKey}`);
+    if (trace) processTraces().set(d.target.sessionKey, trace); // the turn the wake starts records under the webhook's trace
     const handedOver = pending ? await this.deliver(pending) : true;
     return { ok: true, woke: true, sessionKey: d.target.sessionKey, priority: d.priority, firing, resolved, handedOver };
   }

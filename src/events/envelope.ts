@@ -1,4 +1,5 @@
 import { randomFillSync } from "node:crypto";
+import type { TraceHeaders } from "../trace/context.ts";
 
 export type Visibility = "public" | "internal" | "private";
 
@@ -19,6 +20,8 @@ export interface EventInput {
   visibility?: Visibility;
   payload: Record<string, unknown>;
   meta?: EventMeta;
+  /** The W3C trace the event belongs to; the store fills in the session's (src/trace/sessions.ts) when absent. */
+  trace?: TraceHeaders;
 }
 
 /** The JSON document stored in the stream, one per event. */
@@ -31,6 +34,12 @@ export interface EventEnvelope {
   session: string | null;
   type: string;
   visibility: Visibility;
+  /**
+   * The W3C trace context of the message that started the turn (docs/tracing.md); absent when none.
+   * Optional and additive, like every envelope key added after the first: readers ignore keys they do
+   * not know. It comes before `payload` so the publisher can read it without parsing (src/trace/nats.ts).
+   */
+  trace?: TraceHeaders;
   payload: Record<string, unknown>;
   meta: EventMeta;
 }
@@ -120,6 +129,7 @@ export function buildEnvelope(input: EventInput, id: string = newEventId(), ts: 
     session: input.session ?? null,
     type: input.type,
     visibility: input.visibility ?? DEFAULT_VISIBILITY,
+    ...(input.trace ? { trace: input.trace.tracestate ? { traceparent: input.trace.traceparent, tracestate: input.trace.tracestate } : { traceparent: input.trace.traceparent } } : {}),
     payload: input.payload,
     meta: cleanMeta(input.meta),
   };

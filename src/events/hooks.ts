@@ -2,6 +2,7 @@ import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import type { EventsConfig } from "../config/schema.ts";
 import type { EventInput } from "./envelope.ts";
 import { agentOfSessionKey } from "../shared/session-key.ts";
+import { processTraces } from "../trace/sessions.ts";
 import { ConversationCapture } from "./conversation.ts";
 import {
   conversationEnabled,
@@ -107,6 +108,11 @@ export function registerEventHooks(api: OpenClawPluginApi, cfg: EventsConfig, si
     );
   if (on("gateway_start")) api.on("gateway_start", (e) => put(sessionEvent("gateway.start", { port: e.port }, {})));
   if (on("gateway_stop")) api.on("gateway_stop", (e) => put(sessionEvent("gateway.stop", { reason: e.reason }, {})));
+
+  // The trace a wake/relay/prompt left for the session covers the turn it starts, not the ones after it.
+  const traces = processTraces();
+  api.on("before_agent_run", (_e, ctx) => traces.runStarted(ctx.sessionKey));
+  api.on("agent_end", (_e, ctx) => traces.runEnded(ctx.sessionKey));
 
   const commands = (["command:new", "command:reset", "command:stop"] as const).filter(on);
   if (commands.length > 0) {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../config/parse.ts";
-import { buildQuery, matches, parseTime, queryTarget, replayTargetProblem } from "./query.ts";
+import { buildQuery, matches, parseTime, queryTarget, replayTargetProblem, traceTargets } from "./query.ts";
 import { buildEnvelope } from "./envelope.ts";
 import type { ReadEvent } from "./reader.ts";
 
@@ -52,4 +52,24 @@ test("replayTargetProblem: $-subjects, wildcards, empty tokens and the event str
   assert.match(replayTargetProblem("debug.*", []) ?? "", /wildcards/);
   assert.match(replayTargetProblem("debug..x", []) ?? "", /empty token/);
   assert.match(replayTargetProblem("openclaw.events.main.msg_in", ["openclaw.events"]) ?? "", /recorded again/);
+});
+
+test("--trace: a trace id or a traceparent; only events stamped with that trace match; every agent stream is a target", () => {
+  const id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  assert.equal(buildQuery({ trace: id }, NOW).trace, id);
+  assert.equal(buildQuery({ trace: `00-${id.toUpperCase()}-00f067aa0ba902b7-01` }, NOW).trace, id);
+  assert.throws(() => buildQuery({ trace: "0".repeat(32) }, NOW), /--trace "0+" is not a trace id/);
+  assert.throws(() => buildQuery({ trace: "abc" }, NOW), /is not a trace id/);
+  const ev = (traceparent?: string): ReadEvent => {
+    const event = buildEnvelope({ agent: "main", session: "agent:main:main", type: "run.start", payload: {}, ...(traceparent ? { trace: { traceparent } } : {}) });
+    return { seq: 1, subject: "openclaw.events.main.run_start", storedAt: NOW, event, data: new Uint8Array() };
+  };
+  const q = buildQuery({ trace: id }, NOW);
+  assert.equal(matches(q, ev(`00-${id}-00f067aa0ba902b7-01`)), true);
+  assert.equal(matches(q, ev(`00-${"1".repeat(32)}-00f067aa0ba902b7-01`)), false);
+  assert.equal(matches(q, ev()), false);
+  const cfg = parseConfig({ events: { agents: { ops: { streamName: "ops-events", subjectPrefix: "ops.events" }, far: { streamName: "far-events", url: "nats://elsewhere:4222" } } } });
+  const { targets, skipped } = traceTargets(cfg.events, { types: [] });
+  assert.deepEqual(targets.map((t) => t.stream), ["openclaw-events", "ops-events"]);
+  assert.deepEqual(skipped, ["far"]);
 });

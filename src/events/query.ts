@@ -15,6 +15,8 @@ export interface EventQuery {
   text?: string;
   since?: number;
   until?: number;
+  /** W3C trace id (32 lowercase hex): only events stamped with this trace (envelope `trace`). */
+  trace?: string;
 }
 
 export interface QueryTarget {
@@ -40,7 +42,7 @@ export function parseTime(value: string, now: number, flag: string): number {
 }
 
 /** Validated query from command-line strings (types comma-separated). Throws with the field and the rule. */
-export function buildQuery(raw: { agent?: string; type?: string; session?: string; text?: string; since?: string; until?: string }, now: number): EventQuery {
+export function buildQuery(raw: { agent?: string; type?: string; session?: string; text?: string; since?: string; until?: string; trace?: string }, now: number): EventQuery {
   if (raw.agent !== undefined && !isAgentId(raw.agent)) throw new Error(`--agent "${raw.agent}" is not an agent id (lowercase letters, digits, _ or -)`);
   if (raw.session !== undefined && !isSessionKey(raw.session)) throw new Error("--session must be a session key agent:<agentId>:<rest>");
   const sessionAgent = raw.session ? agentOfSessionKey(raw.session) : undefined;
@@ -51,7 +53,42 @@ export function buildQuery(raw: { agent?: string; type?: string; session?: strin
   const until = raw.until !== undefined ? parseTime(raw.until, now, "--until") : undefined;
   if (since !== undefined && until !== undefined && until < since) throw new Error("--until is before --since");
   if (raw.text !== undefined && raw.text.length === 0) throw new Error("--text must not be empty");
-  return { agent: raw.agent ?? sessionAgent, types: [...new Set(types)], session: raw.session, text: raw.text?.toLowerCase(), since, until };
+  const trace = raw.trace !== undefined ? parseTraceFlag(raw.trace) : undefined;
+  return { agent: raw.agent ?? sessionAgent, types: [...new Set(types)], session: raw.session, text: raw.text?.toLowerCase(), since, until, ...(trace ? { trace } : {}) };
+}
+
+/** `--trace`: a trace id, or a whole traceparent (what a log line or a response header shows). */
+function parseTraceFlag(value: string): string {
+  const v = value.trim().toLowerCase();
+  const id = /^[0-9a-f]{32}$/.test(v) ? v : /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(v)?.[1];
+  if (!id || /^0+$/.test(id)) throw new Error(`--trace "${value.slice(0, 80)}" is not a trace id (32 hex digits, not all zeros) or a traceparent`);
+  return id;
+}
+
+/** The trace id of an event's envelope `trace`, if it has one. */
+export function traceIdOf(e: { trace?: { traceparent?: unknown } }): string | undefined {
+  const tp = e.trace?.traceparent;
+  return typeof tp === "string" && tp.length >= 35 ? tp.slice(3, 35) : undefined;
+}
+
+/**
+ * Every stream a trace can have events in: the shared stream and each agent's own (events.agents.<id>),
+ * each once, for the agents read over the same connection. A trace crosses agents, so `--trace` without
+ * `--agent` reads them all; agents on another server (their own url/credentials) are named in `skipped`.
+ */
+export function traceTargets(events: EventsConfig, q: Pick<EventQuery, "types">): { targets: QueryTarget[]; skipped: string[] } {
+  const targets = [queryTarget(events, { types: q.types })];
+  const skipped: string[] = [];
+  for (const [agent, own] of Object.entries(events.agents)) {
+    if (!own.streamName && !own.subjectPrefix) continue;
+    if (own.url || own.credentials) {
+      skipped.push(agent);
+      continue;
+    }
+    const t = queryTarget(events, { agent, types: q.types });
+    if (!targets.some((x) => x.stream === t.stream && x.subjects.join() === t.subjects.join())) targets.push(t);
+  }
+  return { targets, skipped };
 }
 
 /** The stream, prefix and subject filters for a query: an agent with its own stream (`events.agents.<id>`) is read there. */
@@ -67,6 +104,7 @@ export function queryTarget(events: EventsConfig, q: Pick<EventQuery, "agent" | 
 export function matches(q: EventQuery, e: ReadEvent): boolean {
   if (!e.event) return false;
   if (q.session !== undefined && e.event.session !== q.session) return false;
+  if (q.trace !== undefined && traceIdOf(e.event) !== q.trace) return false;
   if (q.text !== undefined && !JSON.stringify(e.event.payload).toLowerCase().includes(q.text)) return false;
   return true;
 }
@@ -82,7 +120,8 @@ export function formatEvent(e: ReadEvent): string {
   const textual = typeof p.content === "string" ? p.content : typeof p.text === "string" ? p.text : typeof p.body === "string" ? p.body : undefined;
   const body = (textual ?? JSON.stringify(p)).replace(/\s+/g, " ");
   const cut = body.length > PAYLOAD_CHARS ? `${body.slice(0, PAYLOAD_CHARS - 1)}…` : body;
-  return `${when} #${e.seq} ${ev.agent} ${ev.type}${ev.session ? ` ${ev.session}` : ""} ${cut}`;
+  const trace = traceIdOf(ev);
+  return `${when} #${e.seq} ${ev.agent} ${ev.type}${ev.session ? ` ${ev.session}` : ""}${trace ? ` trace=${trace}` : ""} ${cut}`;
 }
 
 /** The machine form: one JSON object per line (NDJSON) with the stream position and the envelope. */

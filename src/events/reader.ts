@@ -1,5 +1,5 @@
 import { jetstream, type ConsumerMessages, type JsMsg, type OrderedConsumerOptions } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { errorMessage } from "../shared/logger.ts";
 import { eventSubject, subjectToken, type EventEnvelope } from "./envelope.ts";
 
@@ -41,6 +41,8 @@ export interface ReadEvent {
   problem?: string;
   /** The raw message body. */
   data: Uint8Array;
+  /** The stored message's headers (Nats-Msg-Id, traceparent), when it has any. */
+  headers?: MsgHdrs;
 }
 
 /** The subject filter for events of one agent and/or one type: `{prefix}.{agent|*}.{type|>}`. */
@@ -52,7 +54,7 @@ export function eventFilter(prefix: string, agent?: string, type?: string): stri
 const DEFAULT_BATCH = 256;
 
 function parse(m: JsMsg): ReadEvent {
-  const base = { seq: m.seq, subject: m.subject, storedAt: Math.floor(m.info.timestampNanos / 1_000_000), data: m.data };
+  const base = { seq: m.seq, subject: m.subject, storedAt: Math.floor(m.info.timestampNanos / 1_000_000), data: m.data, ...(m.headers ? { headers: m.headers } : {}) };
   try {
     const value: unknown = m.json();
     if (!isEnvelope(value)) return { ...base, event: undefined, problem: "not an event envelope" };

@@ -5,6 +5,7 @@ import type { EventsConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { LaneDrainer } from "../spool/drain.ts";
 import { Spool } from "../spool/spool.ts";
+import { processTraces } from "../trace/sessions.ts";
 import { agentOf, buildEnvelope, newEventId, type EventEnvelope, type EventInput } from "./envelope.ts";
 import { gatherStatus, type EventStoreStatus } from "./store-status.ts";
 import { prepareLink, retryFailedStreams, type ProvisionContext } from "./provision.ts";
@@ -22,8 +23,8 @@ export interface EventStoreOptions extends TopologyOptions {
   publishTimeoutMs?: number;
 }
 
-/** Room for the HPUB line and the Nats-Msg-Id header inside the server's max_payload. */
-const HEADER_ROOM = 256;
+/** Room for the HPUB line, the Nats-Msg-Id header and the trace headers (traceparent + a tracestate of at most 512) inside the server's max_payload. */
+const HEADER_ROOM = 256 + 640;
 const MAINTAIN_INTERVAL_MS = 1000;
 const WARN_EVERY_MS = 10_000;
 
@@ -180,7 +181,8 @@ export class EventStore {
         return undefined;
       }
       const id = newEventId();
-      const envelope = buildEnvelope(input, id);
+      const trace = input.trace ?? processTraces().headers(input.session);
+      const envelope = buildEnvelope(trace ? { ...input, trace } : input, id);
       const data = JSON.stringify(envelope);
       const size = Buffer.byteLength(data);
       if (size + HEADER_ROOM > dest.lane.link.maxPayload) {

@@ -3,6 +3,7 @@ import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
 import type { Trust } from "../trust/trust.ts";
 import { NatsToolParameters, runNatsTool, toolSender, type NatsToolParams } from "../tool/nats-tool.ts";
+import { processTraces } from "../trace/sessions.ts";
 import { processHops } from "../wake/hops.ts";
 
 /** The tool signs what it publishes as the calling agent (Agent-Sender, this gateway's key; src/trust). */
@@ -16,7 +17,7 @@ export function registerNatsTool(api: OpenClawPluginApi, cfg: NatsPluginConfig, 
       parameters: NatsToolParameters,
       execute: (_toolCallId: string, params: NatsToolParams) => {
         const from = toolSender(cfg, ctx.agentId);
-        const caller = { sessionKey: ctx.sessionKey, hops: processHops().get(ctx.sessionKey) };
+        const caller = { sessionKey: ctx.sessionKey, hops: processHops().get(ctx.sessionKey), trace: processTraces().outgoing(ctx.sessionKey) };
         return runNatsTool(link.current, cfg, from, params, (subject, payload, into) => void trust.signedHeaders(subject, payload, from, into), caller);
       },
     }),

@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../shared/logger.ts";
 import type { RateLimitedLog } from "../shared/rate-limited-log.ts";
+import { httpTrace, traceResponseHeaders } from "../trace/http.ts";
+import { processTraces } from "../trace/sessions.ts";
 import { isRefusal, type Caller, type NotifyRequest, type NotifyResult, type RelayFailureKind } from "./relay.ts";
 import { checkFields, HttpNotifyBody } from "./request.ts";
 
@@ -123,6 +125,9 @@ export function createNotifyHandler(opts: HttpRouteOptions, notify: Notify, log:
     if (!checked.ok) return refuse(400, checked.error);
     const { from, sessionKey, message, channel, to } = checked.value;
     if (from !== undefined && from !== owner) return refuse(400, `from "${from}" is not this token's caller "${owner}"; omit from, or give this caller its own token in relay.tokens`);
+    // The run the relay starts records its events under the caller's trace (or a new one; src/trace).
+    const trace = httpTrace(req.headers, "POST /notify", log);
+    processTraces().set(sessionKey, trace);
     let result: NotifyResult;
     try {
       result = await notify({ id: owner, via: "http", auth: "token", anonymous: from === undefined }, { sessionKey, message, channel, to });
@@ -134,7 +139,7 @@ export function createNotifyHandler(opts: HttpRouteOptions, notify: Notify, log:
       send(res, STATUS[result.kind], { ok: false, error: result.error }); // a failed turn: the relay logged it
       return true;
     }
-    send(res, 200, result);
+    send(res, 200, result, traceResponseHeaders(trace));
     return true;
   };
 }

@@ -10,6 +10,7 @@ import { createNotifyHandler, type TokenOwner } from "./http-route.ts";
 import { natsRelayHandler } from "./nats-relay.ts";
 import { notifyTool } from "./notify-tool.ts";
 import { Relay, type NotifyResult } from "./relay.ts";
+import { processTraces } from "../trace/sessions.ts";
 import { HopContext, hopLimitReason, processHops } from "../wake/hops.ts";
 
 type RelayApi = Pick<OpenClawPluginApi, "registerTool" | "registerHttpRoute" | "runtime">;
@@ -47,6 +48,7 @@ export function hopGuardedNotify(notify: NotifyFn, hops: HopContext, maxHops: nu
     const hop = hops.get(fromSession) + 1;
     if (hop > maxHops) return { ok: false, kind: "forbidden", error: `refused: ${hopLimitReason(hop, maxHops)}` };
     hops.set(req.sessionKey, hop);
+    processTraces().set(req.sessionKey, processTraces().outgoing(fromSession)); // the target's run continues the caller's trace
     return notify(caller, req);
   };
 }

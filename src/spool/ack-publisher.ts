@@ -1,3 +1,4 @@
+import { setEnvelopeTraceHeaders } from "../trace/nats.ts";
 import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 
 export type AckResult = { ok: true; duplicate: boolean } | { ok: false; error: string; permanent: boolean };
@@ -34,6 +35,7 @@ export class AckPublisher {
     if (nc !== this.nc || !this.sub || this.sub.isClosed()) this.attach(nc);
     const h = headers();
     h.set("Nats-Msg-Id", msgId);
+    setEnvelopeTraceHeaders(h, data); // an event of a traced turn carries its traceparent as a header too
     nc.publish(subject, data, { headers: h, reply: this.prefix + token });
   }
 

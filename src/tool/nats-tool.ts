@@ -2,6 +2,7 @@ import { Type, type Static } from "typebox";
 import { errors, headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { PrioritySchema } from "../wake/message.ts";
+import { continueTrace, setTraceHeaders, type Trace } from "../trace/context.ts";
 import { HOPS_HEADER } from "../wake/hops.ts";
 import { resolveTarget } from "../wake/route.ts";
 import { checkToolSubject, resolveToolSubject } from "./subject-policy.ts";
@@ -49,6 +50,8 @@ export interface ToolCaller {
   sessionKey?: string;
   /** Hops of the message the calling session is acting on; this send is hop + 1. */
   hops?: number;
+  /** This send's span (src/trace/sessions.ts outgoing()); absent: a new trace. */
+  trace?: Trace;
 }
 
 /** Publish or request on behalf of an agent. Errors are NatsToolError with a sentence the model can act on. */
@@ -92,6 +95,7 @@ export async function runNatsTool(
   const payload = new TextEncoder().encode(json);
   const headers = natsHeaders();
   headers.set(HOPS_HEADER, String(hops));
+  setTraceHeaders(headers, caller.trace ?? continueTrace(undefined)); // the receiver's turn joins the caller's trace
   sign?.(subject, payload, headers);
   if (params.action === "publish") {
     nc.publish(subject, payload, { headers });

@@ -3,6 +3,7 @@ import { headers, nanos, type MsgHdrs, type NatsConnection } from "@nats-io/tran
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { replyProblem } from "../agent-protocol/subjects.ts";
 import { addReplicated, replicationFields, updateReplication } from "../connection/replication.ts";
+import { answerHeaders } from "../trace/nats.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 
 export interface Rejection {
@@ -10,6 +11,8 @@ export interface Rejection {
   data: Uint8Array;
   reply?: string;
   reason: string;
+  /** The rejected message's headers: its error reply and dead-letter copy continue its trace. */
+  headers?: MsgHdrs;
 }
 
 /** Replies the gateway refused to send (a `$…` system or protocol reply subject), process-wide. */
@@ -45,7 +48,7 @@ export function deadLetter(nc: NatsConnection | undefined, dlqSubject: string, r
     return;
   }
   try {
-    if (safeReply(rej.reply, rej.subject, log)) nc.publish(rej.reply, JSON.stringify({ ok: false, error: rej.reason }));
+    if (safeReply(rej.reply, rej.subject, log)) nc.publish(rej.reply, JSON.stringify({ ok: false, error: rej.reason }), { headers: answerHeaders(rej.headers) });
     const { headers: h, payload } = deadLetterRecord(rej, extra);
     nc.publish(dlqSubject, payload, { headers: h });
     deadLetters.published++;
@@ -57,7 +60,7 @@ export function deadLetter(nc: NatsConnection | undefined, dlqSubject: string, r
 
 /** The dead-letter copy: the reason and original subject as headers, and a JSON record with the data. */
 export function deadLetterRecord(rej: Rejection, extra: Record<string, unknown> = {}): { headers: MsgHdrs; payload: string } {
-  const h = headers();
+  const h = answerHeaders(rej.headers, headers());
   h.set("Openclaw-Dlq-Reason", rej.reason.slice(0, 1024).replace(/[\r\n]+/g, " "));
   h.set("Openclaw-Dlq-Subject", rej.subject);
   const text = decodeUtf8(rej.data);

@@ -8,6 +8,8 @@ import { checkSubjectBinding, formatWakeText, resolveTarget, type WakeTarget } f
 import { Reservoir } from "../shared/reservoir.ts";
 import { HandoffRefused, WakeHandoff } from "./handoff.ts";
 import { NewSessionGate } from "./new-sessions.ts";
+import { processTraces, inboundTrace } from "../trace/sessions.ts";
+import { headerGetter } from "../trace/nats.ts";
 import { hopLimitReason, processHops, readHops, type HopContext } from "./hops.ts";
 
 /** What the sender gets back on its reply subject. */
@@ -118,6 +120,8 @@ export class WakeDispatcher {
       return this.reject("hop_limit", hopLimitReason(hops.hops, this.cfg.wake.maxHops), subject, seen);
     }
     this.hops.set(target.sessionKey, hops.hops);
+    // The turn this message starts (a wake, or a relay's run) records its events under the sender's trace.
+    processTraces().set(target.sessionKey, inboundTrace(headerGetter(meta.headers), subject, this.log));
     if (message.deliver || message.expectReply) {
       if (!this.relay) return this.reject("relay_unavailable", "deliver/expectReply need the relay, which is not running", subject, seen);
       const outcome = await this.relay(message, target, sender);

@@ -126,7 +126,7 @@ export class DurableInbox {
       const sm = await jsm.streams.getMessage(stream, { seq });
       if (!sm) return;
       // Removed from the inbox only once a dead-letter stream holds the copy; else it stays (until maxAgeHours).
-      if (!(await this.deadLetters.store(nc, { subject: sm.subject, data: sm.data, reason: `not acknowledged after ${deliveries} deliveries (inbox.maxDeliver)` }, { streamSeq: seq }))) return;
+      if (!(await this.deadLetters.store(nc, { subject: sm.subject, data: sm.data, headers: sm.header, reason: `not acknowledged after ${deliveries} deliveries (inbox.maxDeliver)` }, { streamSeq: seq }))) return;
       this.counts.deadLettered++;
       await jsm.streams.deleteMessage(stream, seq, false);
     } catch (err) {
@@ -236,7 +236,7 @@ export class DurableInbox {
    * dead-letter stream acked the copy; else nak'ed with a backoff (it stays in the inbox, never in neither).
    */
   private async giveUp(nc: NatsConnection, m: JsMsg, reason: string): Promise<void> {
-    const stored = await this.deadLetters.store(nc, { subject: m.subject, data: m.data, reason }, { streamSeq: m.seq, deliveries: m.info.deliveryCount });
+    const stored = await this.deadLetters.store(nc, { subject: m.subject, data: m.data, headers: m.headers, reason }, { streamSeq: m.seq, deliveries: m.info.deliveryCount });
     if (!stored) {
       settle(m, "nak", this.log, Math.min(30_000, 1000 * 2 ** Math.min(m.info.deliveryCount, 5)));
       return;

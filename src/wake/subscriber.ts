@@ -7,6 +7,7 @@ import { deadLetter, refusedReplies } from "./dead-letter.ts";
 import type { WakeDispatcher } from "./dispatcher.ts";
 import type { Hosting } from "./hosting.ts";
 import { isBroadcastSubject, wakeLayout } from "./layout.ts";
+import { answerHeaders } from "../trace/nats.ts";
 import { subjectMatches } from "../shared/subjects.ts";
 
 type WakeSubscriptionConfig = Pick<NatsPluginConfig, "subjects" | "broadcastSubjects" | "queueGroup" | "deadLetterSubject" | "defaultAgent"> & { wake: Pick<NatsPluginConfig["wake"], "maxInFlight"> };
@@ -96,17 +97,17 @@ async function guarded(nc: NatsConnection, msg: Msg, dlqSubject: string, log: Lo
   if (unsafe) {
     // The gateway answers with its own permissions: a `$KV.…` / `$JS.API.…` reply would act on the sender's behalf.
     refusedReplies.count++;
-    deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, reason: `reply subject ${msg.reply!.slice(0, 120)} is ${unsafe}; not handled, not answered` }, log);
+    deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, headers: msg.headers, reason: `reply subject ${msg.reply!.slice(0, 120)} is ${unsafe}; not handled, not answered` }, log);
     return;
   }
   try {
     const outcome = await run();
     if (outcome.kind === "rejected") {
-      deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, reply: msg.reply, reason: outcome.reason }, log);
+      deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, headers: msg.headers, reply: msg.reply, reason: outcome.reason }, log);
       return;
     }
-    if (msg.reply) msg.respond(JSON.stringify(outcome.receipt));
+    if (msg.reply) msg.respond(JSON.stringify(outcome.receipt), { headers: answerHeaders(msg.headers) });
   } catch (err) {
-    deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, reply: msg.reply, reason: `internal error: ${errorMessage(err)}` }, log);
+    deadLetter(nc, dlqSubject, { subject: msg.subject, data: msg.data, headers: msg.headers, reply: msg.reply, reason: `internal error: ${errorMessage(err)}` }, log);
   }
 }

@@ -3,8 +3,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect, headers } from "@nats-io/transport-node";
+import { buildQuery, matches, traceIdOf } from "../../src/events/query.ts";
+import { collectEvents, eventFilter } from "../../src/events/reader.ts";
 import { TestGateway } from "../harness/gateway.ts";
-import { ScriptedModel } from "../harness/model-server.ts";
+import { ScriptedModel, promptText } from "../harness/model-server.ts";
+import { until } from "../harness/wait.ts";
 import { NatsServer, serverVarPassword } from "../harness/nats-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
 import { newSender } from "../harness/signed.ts";
@@ -45,6 +49,9 @@ describe("security (c): two gateways on least privilege whose agents talk to eac
       if (hasToolResult(req)) return { text: `${agent} got: ${toolResultText(req)}` };
       const ask = /^ASK (\S+) (.+)$/.exec(last);
       if (ask) return { toolCalls: [{ name: "nats", arguments: { action: "request", to: ask[1], message: ask[2] } }] };
+      // The traced wake (below) reaches the model as a system event, not as the user's own text.
+      const woken = /\[URGENT from tracer\] ASK (\S+) (.+\(c-trace\))/.exec(promptText(req));
+      if (woken) return { toolCalls: [{ name: "nats", arguments: { action: "request", to: woken[1], message: woken[2] } }] };
       return { text: `${agent} answers ${/\((c-[a-z0-9-]+)\)/.exec(last)?.[1] ?? "?"}` };
     });
     const dir = mkdtempSync(join(tmpdir(), "two-gw-"));
@@ -88,6 +95,42 @@ describe("security (c): two gateways on least privilege whose agents talk to eac
   test("and bob (gw-b) asks alice (gw-a) the same way", async () => {
     const answer = await ask(gwB, "bob", "alice", "c-2");
     assert.deepEqual({ ok: answer.ok, from: answer.from, body: answer.body }, { ok: true, from: "alice", body: "alice answers c-2" }, JSON.stringify(answer));
+  });
+
+  test("one trace id followed from a wake on gw-a through alice's relay to bob on gw-b, on the events of both turns", async () => {
+    // The sender is gw-b's NATS user (allowed to publish agent.alice.inbox); the observer reads both event streams.
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const sender = await connect({ servers: server.url, user: "gw-b", pass: process.env.GW_B_PASSWORD, inboxPrefix: "_INBOX.gw-b" });
+    const observer = await connect({ servers: server.url, user: "observer", pass: process.env.OBSERVER_PASSWORD, inboxPrefix: "_INBOX.observer" });
+    try {
+      const h = headers();
+      h.set("traceparent", `00-${traceId}-00f067aa0ba902b7-01`);
+      h.set("tracestate", "tester=t1");
+      const receipt = await sender.request("agent.alice.inbox", JSON.stringify({ from: "tracer", body: "ASK bob Are you there? (c-trace)", priority: "urgent" }), { headers: h, timeout: 10_000 });
+      assert.equal((receipt.json() as { ok: boolean }).ok, true, receipt.string());
+      assert.equal(receipt.headers?.get("traceparent").slice(0, 35), `00-${traceId}`, "the receipt continues the sender's trace");
+      await model.waitFor((r) => agentOf(r) === "alice" && hasToolResult(r) && toolResultText(r).includes("c-trace"), 240_000);
+      // The in-process query code (what `events query --trace` runs) over each gateway's stream.
+      const q = buildQuery({ trace: traceId }, Date.now());
+      const traced = async (stream: string, prefix: string) =>
+        (await collectEvents(observer, { stream, subjects: [eventFilter(prefix)] })).filter((e) => matches(q, e)).map((e) => e.event!);
+      let a: Awaited<ReturnType<typeof traced>> = [];
+      let b: typeof a = [];
+      await until(async () => {
+        [a, b] = await Promise.all([traced("events-gw-a", "gwa.events"), traced("events-gw-b", "gwb.events")]);
+        return a.some((e) => e.type === "turn.reply") && b.some((e) => e.type === "turn.reply");
+      }, 60_000, "both turns' replies in the event streams under the wake's trace");
+      assert.ok(a.some((e) => e.type === "wake.in" && e.session === "agent:alice:main"), JSON.stringify(a.map((e) => e.type)));
+      assert.ok(a.every((e) => e.agent === "alice") && b.every((e) => e.agent === "bob"));
+      assert.ok(b.some((e) => e.type === "turn.user" && JSON.stringify(e.payload).includes("c-trace")), JSON.stringify(b.map((e) => e.type)));
+      assert.ok([...a, ...b].every((e) => traceIdOf(e) === traceId && e.trace?.tracestate === "tester=t1"));
+      // The same trace id reaches each stream as a NATS header of the event's publish.
+      const stored = await collectEvents(observer, { stream: "events-gw-b", subjects: [eventFilter("gwb.events")] });
+      const raw = stored.find((e) => e.event && traceIdOf(e.event) === traceId);
+      assert.equal(raw?.headers?.get("traceparent").slice(3, 35), traceId);
+    } finally {
+      await Promise.all([sender.close(), observer.close()]);
+    }
   });
 
   test("neither gateway hit a permission violation; neither saw the other's password", () => {

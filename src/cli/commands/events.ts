@@ -1,6 +1,6 @@
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../../config/schema.ts";
-import { buildQuery, formatEvent, jsonEvent, matches, queryTarget, replayTargetProblem, type EventQuery, type QueryTarget } from "../../events/query.ts";
+import { buildQuery, formatEvent, jsonEvent, matches, queryTarget, traceTargets, replayTargetProblem, type EventQuery, type QueryTarget } from "../../events/query.ts";
 import { readEvents, type ReadEvent } from "../../events/reader.ts";
 import { isStreamNotFound } from "../../events/stream.ts";
 import { errorMessage } from "../../shared/logger.ts";
@@ -13,6 +13,7 @@ interface FilterFlags extends ConnectionFlags, OutputFlags {
   text?: string;
   since?: string;
   until?: string;
+  trace?: string;
   stream?: string;
   prefix?: string;
 }
@@ -46,6 +47,7 @@ function withFilters(cmd: CliCommand): CliCommand {
       .option("--text <words>", "only events whose payload contains this text (case-insensitive)")
       .option("--since <time>", "from this time: ISO date/time, epoch ms, or back from now (30s, 15m, 2h, 7d)")
       .option("--until <time>", "up to this time (same forms)")
+      .option("--trace <id>", "only events of this W3C trace (trace id or traceparent); query reads every agent's stream")
       .option("--stream <name>", "read this stream instead of the configured one")
       .option("--prefix <prefix>", "event subject prefix instead of the configured one")
       .option("--json", "one JSON object per event and line: {seq, subject, storedAt, event}"),
@@ -94,6 +96,8 @@ async function* read(nc: NatsConnection, target: QueryTarget, range: Parameters<
   }
 }
 
+const byStoredAt = (a: ReadEvent, b: ReadEvent): number => a.storedAt - b.storedAt || (a.event?.ts ?? 0) - (b.event?.ts ?? 0);
+
 function emit(cli: NatsCli, flags: OutputFlags, e: ReadEvent): void {
   cli.out(flags.json ? jsonEvent(e) : formatEvent(e));
 }
@@ -107,22 +111,32 @@ export function registerEvents(nats: CliCommand, cli: NatsCli): void {
     .action(
       cli.action(async (flags: QueryFlags) => {
         const limit = positiveInt(flags.limit, "--limit") ?? 100;
-        const { q, target, connCfg } = prepare(cli, flags, { since: QUERY_DEFAULT_SINCE });
+        const { cfg, q, target, connCfg } = prepare(cli, flags, { since: QUERY_DEFAULT_SINCE });
+        // A trace crosses agents: without --agent/--stream, --trace reads every agent stream of this connection.
+        const across = q.trace && !q.agent && !flags.stream && !flags.prefix ? traceTargets(cfg.events, q) : { targets: [target], skipped: [] };
+        if (across.skipped.length > 0) cli.err(`not read (own url/credentials; use --agent): ${across.skipped.join(", ")}`);
         const nc = await open(cli, flags, connCfg, "openclaw-nats-cli:events");
         try {
           // The newest `limit` matches of the range: a ring of the last ones read.
           const ring: ReadEvent[] = [];
           let seen = 0;
-          for await (const e of read(nc, target, { stream: target.stream, subjects: target.subjects, since: q.since, until: q.until })) {
-            seen++;
-            if (!matches(q, e)) continue;
-            ring.push(e);
-            // Trimmed in batches: shift() per event would make a large --limit quadratic.
-            if (ring.length >= 2 * limit) ring.splice(0, ring.length - limit);
+          for (const t of across.targets) {
+            for await (const e of read(nc, t, { stream: t.stream, subjects: t.subjects, since: q.since, until: q.until })) {
+              seen++;
+              if (!matches(q, e)) continue;
+              ring.push(e);
+              // Trimmed in batches: shift() per event would make a large --limit quadratic.
+              if (ring.length >= 2 * limit) {
+                if (across.targets.length > 1) ring.sort(byStoredAt); // streams interleave in time
+                ring.splice(0, ring.length - limit);
+              }
+            }
           }
+          if (across.targets.length > 1) ring.sort(byStoredAt);
           if (ring.length > limit) ring.splice(0, ring.length - limit);
           for (const e of ring) emit(cli, flags, e);
-          if (!flags.json) cli.err(`${ring.length} event(s) shown; ${seen} read from ${target.stream} (${target.subjects.join(", ")})`);
+          const from = across.targets.map((t) => `${t.stream} (${t.subjects.join(", ")})`).join(", ");
+          if (!flags.json) cli.err(`${ring.length} event(s) shown; ${seen} read from ${from}`);
         } finally {
           await nc.close();
         }

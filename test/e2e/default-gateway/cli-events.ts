@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Msg } from "@nats-io/transport-node";
+import { headers, type Msg } from "@nats-io/transport-node";
 import { readEvents } from "../../harness/event-stream.ts";
 import type { Stack } from "../../harness/stack.ts";
 import { gatewayNatsCli } from "../../harness/cli-in-process.ts";
@@ -95,6 +95,21 @@ test("openclaw nats events query: agent, type, session, text and time filters", 
   const bad = await inProcess(["events", "query", "--since", "last tuesday"]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--since "last tuesday" is not a time/);
+});
+
+test("openclaw nats events query --trace: a wake's traceparent is on its wake.in event, found by trace id across streams", async () => {
+  const { gw, nc } = shared();
+  const traceId = "0af7651916cd43dd8448eb211c80319c";
+  const h = headers();
+  h.set("traceparent", `00-${traceId}-b7ad6b7169203331-01`);
+  const receipt = await nc.request("agent.main.inbox", JSON.stringify({ from: "trace-cli", body: "a traced wake (trace-cli-1)", priority: "low" }), { headers: h, timeout: 10_000 });
+  assert.equal((receipt.json() as { ok: boolean }).ok, true, receipt.string());
+  await readEvents(nc, "openclaw.events.main.wake_in", (ev) => ev.some((e) => JSON.stringify(e.payload).includes("trace-cli-1")));
+  const res = await gw.openclaw(["nats", "events", "query", "--trace", traceId, "--json"], 180_000);
+  assert.equal(res.code, 0, res.stderr);
+  const found = lines(res.stdout);
+  assert.ok(found.some((l) => l.event?.type === "wake.in" && JSON.stringify(l.event.payload).includes("trace-cli-1")), res.stdout);
+  assert.ok(found.every((l) => (l.event as unknown as { trace?: { traceparent: string } }).trace?.traceparent.slice(3, 35) === traceId));
 });
 
 test("openclaw nats events tail follows: it prints an event stored after it started", async () => {
