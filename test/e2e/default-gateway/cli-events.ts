@@ -105,7 +105,8 @@ test("openclaw nats events query --trace: a wake's traceparent is on its wake.in
   const receipt = await nc.request("agent.main.inbox", JSON.stringify({ from: "trace-cli", body: "a traced wake (trace-cli-1)", priority: "low" }), { headers: h, timeout: 10_000 });
   assert.equal((receipt.json() as { ok: boolean }).ok, true, receipt.string());
   await readEvents(nc, "openclaw.events.main.wake_in", (ev) => ev.some((e) => JSON.stringify(e.payload).includes("trace-cli-1")));
-  const res = await gw.openclaw(["nats", "events", "query", "--trace", traceId, "--json"], 180_000);
+  // `events query` runs through the real CLI above; this filter runs the same command in-process.
+  const res = await gatewayNatsCli(gw, ["events", "query", "--trace", traceId, "--json"]);
   assert.equal(res.code, 0, res.stderr);
   const found = lines(res.stdout);
   assert.ok(found.some((l) => l.event?.type === "wake.in" && JSON.stringify(l.event.payload).includes("trace-cli-1")), res.stdout);
