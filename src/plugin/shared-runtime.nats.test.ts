@@ -109,3 +109,25 @@ test("stop → start with the event store: the spool is opened again and events 
   await until(async () => (await stored()) === 2, 20_000);
   await rt.stop(a);
 });
+
+test("a stop whose first steps throw still stops the rest: the event store's spool is released and the connection closed", async () => {
+  const cfg = parseConfig({ url: nats.server.url, subjects: ["lc5.*.inbox"], events: { streamName: "ev-lc5", subjectPrefix: "lc5.events" } });
+  const d = deps();
+  const rt = acquireRuntime(cfg, d);
+  const a = claim("a");
+  await rt.start(a);
+  await until(() => rt.link.current !== undefined);
+  // The wake service's stop throws synchronously; the agent-protocol-free runtime's next steps must still run.
+  rt.wake.stop = () => {
+    throw new Error("wake stop broke");
+  };
+  const events = rt.events!;
+  const stopEvents = events.stop.bind(events);
+  let eventsStopped = false;
+  events.stop = async () => (await stopEvents(), (eventsStopped = true), undefined);
+  await rt.stop(a);
+  assert.ok(logs.some((l) => l.includes("stopping wake service failed (wake stop broke)")), "the failure is logged by name");
+  assert.ok(eventsStopped, "the event store was stopped after the wake service's failure");
+  assert.equal(rt.link.current, undefined, "the connection was closed");
+  assert.deepEqual(rt.lifecycle(), { started: false, claims: 0 });
+});

@@ -10,6 +10,7 @@ import { EventStore } from "../events/store.ts";
 import { MemoryService } from "../memory/service.ts";
 import { memoryEnabled } from "../memory/settings.ts";
 import type { Logger } from "../shared/logger.ts";
+import { runStopSteps } from "../shared/stop-steps.ts";
 import { Trust } from "../trust/trust.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { Hosting } from "../wake/hosting.ts";
@@ -140,15 +141,22 @@ export class NatsRuntime {
     if (!this.started) return;
     this.started = false;
     this.owner = undefined;
-    this.dashboard?.stop();
-    this.alerts?.stop();
-    await this.wake.stop();
-    await this.agentProtocol?.stop();
-    await this.memory?.stop();
-    this.withdrawHandle?.();
-    await this.events?.flush(2000);
-    await this.events?.stop();
-    await this.link.stop();
+    // Each step runs whatever the one before did: a failing part must not leave the spool locked or the link open.
+    await runStopSteps(
+      "runtime stop",
+      [
+        ["dashboard", () => this.dashboard?.stop()],
+        ["alertmanager receiver", () => this.alerts?.stop()],
+        ["wake service", () => this.wake.stop()],
+        ["agent protocol", () => this.agentProtocol?.stop()],
+        ["memory", () => this.memory?.stop()],
+        ["events handle", () => this.withdrawHandle?.()],
+        ["event flush", () => this.events?.flush(2000)],
+        ["event store", () => this.events?.stop()],
+        ["connection", () => this.link.stop()],
+      ],
+      this.logger,
+    );
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {

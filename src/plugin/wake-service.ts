@@ -2,6 +2,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { runStopSteps, type StopStep } from "../shared/stop-steps.ts";
 import { ensureDeadLetterStream, refusedReplies } from "../wake/dead-letter.ts";
 import { WakeDispatcher } from "../wake/dispatcher.ts";
 import { DurableInbox } from "../wake/durable-inbox.ts";
@@ -70,16 +71,25 @@ export class WakeService {
 
   async stop(): Promise<void> {
     this.active = false;
-    // First: wake turns being retried and hand-offs waiting for capacity end now (a stop must not wait for them).
-    this.dispatcher.handoff.stop();
-    this.detach?.();
-    this.detach = undefined;
-    for (const s of this.subs) s.unsubscribe();
+    const subs = this.subs;
+    const inbox = this.inbox;
+    const detach = this.detach;
     this.subs = [];
     this.subscribedOn = undefined;
     this.dlqOn = undefined;
-    const inbox = this.inbox;
     this.inbox = undefined;
-    await inbox?.stop();
+    this.detach = undefined;
+    // Every step runs even when one throws (a closed connection's unsubscribe, say).
+    await runStopSteps(
+      "wake service stop",
+      [
+        // First: wake turns being retried and hand-offs waiting for capacity end now (a stop must not wait for them).
+        ["hand-offs", () => this.dispatcher.handoff.stop()],
+        ["connect handler", () => detach?.()],
+        ...subs.map((s): StopStep => [`subscription ${s.getSubject()}`, () => s.unsubscribe()]),
+        ["durable inbox", () => inbox?.stop()],
+      ],
+      this.log,
+    );
   }
 }
