@@ -131,3 +131,37 @@ test("a stop whose first steps throw still stops the rest: the event store's spo
   assert.equal(rt.link.current, undefined, "the connection was closed");
   assert.deepEqual(rt.lifecycle(), { started: false, claims: 0 });
 });
+
+test("a config reload while events are recorded: the new registration records before its start into the spool the old runtime still holds, and every event reaches the stream once", async (t) => {
+  const stateDir = mkdtempSync(join(tmpdir(), "rt-reload-"));
+  const events = { streamName: "ev-rl", subjectPrefix: "rl.events" };
+  const old = acquireRuntime(parseConfig({ url: nats.server.url, subjects: ["rl1.*.inbox"], events }), { ...deps(), stateDir });
+  const a = claim("a");
+  await old.start(a);
+  const next = acquireRuntime(parseConfig({ url: nats.server.url, subjects: ["rl2.*.inbox"], events }), { ...deps(), stateDir });
+  assert.notEqual(next, old);
+  const ids: string[] = [];
+  const record = (rt: typeof old, n: number) => {
+    const id = rt.events?.record({ agent: "main", type: "custom.reload", payload: { n } });
+    assert.ok(id, `event ${n} recorded (${rt === old ? "old" : "new"} runtime)`);
+    ids.push(id);
+  };
+  for (let i = 0; i < 50; i++) record(old, i);
+  // The new registration's hooks fire before its service starts, while the old runtime holds the spool's lock.
+  for (let i = 50; i < 100; i++) record(next, i);
+  const b = claim("b");
+  t.after(() => Promise.all([old.shutdown(), next.shutdown()]));
+  const starting = next.start(b); // stops the old runtime first
+  for (let i = 100; i < 150; i++) record(next, i);
+  await starting;
+  for (let i = 150; i < 200; i++) record(next, i);
+  assert.equal((await next.events?.status())?.lastError, undefined, "no spool error");
+  const { jetstreamManager } = await import("@nats-io/jetstream");
+  const jsm = await jetstreamManager(nats.client);
+  const stored = async () => (await jsm.streams.info("ev-rl").catch(() => undefined))?.state.messages ?? 0;
+  await until(async () => (await stored()) >= ids.length, 20_000);
+  assert.equal(await stored(), 200, "every event once in the stream");
+  const seen = new Set<string>();
+  for (let seq = 1; seq <= 200; seq++) seen.add((await jsm.streams.getMessage("ev-rl", { seq }))!.json<{ id: string }>().id);
+  assert.deepEqual([...seen].sort(), [...ids].sort());
+});
