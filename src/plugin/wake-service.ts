@@ -26,6 +26,7 @@ export class WakeService {
   private dlqOn: NatsConnection | undefined;
   private detach: (() => void) | undefined;
   private active = false;
+  private quiesced = false;
 
   constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger, hosting: Hosting = new Hosting()) {
     this.cfg = cfg;
@@ -36,6 +37,8 @@ export class WakeService {
 
   attach(link: NatsLink): void {
     this.detach?.();
+    if (this.quiesced) this.inbox = undefined; // handed back on a signal, never stopped: start a fresh one
+    this.quiesced = false;
     this.active = true;
     this.dispatcher.handoff.resume();
     this.hosting.refresh(this.log);
@@ -67,6 +70,25 @@ export class WakeService {
   /** What status shows about the inbound side beyond the dispatcher's counts. */
   status(): { hostedAgents: readonly string[] | "any"; refusedReplies: number; inbox?: DurableInbox["counts"] } {
     return { hostedAgents: this.hosting.agents ?? "any", refusedReplies: refusedReplies.count, ...(this.inbox ? { inbox: { ...this.inbox.counts } } : {}) };
+  }
+
+  /**
+   * The process is going down (SIGTERM/SIGINT): the host now drains active work for up to minutes before it
+   * stops services, and refuses new turns meanwhile. Do what the service stop would, at once: no retried turn
+   * starts, no hand-off waits, the inbox stops pulling and naks every message the host does not hold yet
+   * (JetStream redelivers it after the restart), so nothing of ours keeps the drain waiting.
+   */
+  async quiesce(): Promise<void> {
+    if (!this.active || this.quiesced) return;
+    this.quiesced = true;
+    await runStopSteps(
+      "wake service hand-back",
+      [
+        ["hand-offs", () => this.dispatcher.handoff.stop()],
+        ["durable inbox", () => this.inbox?.stop()],
+      ],
+      this.log,
+    );
   }
 
   async stop(): Promise<void> {

@@ -96,4 +96,36 @@ describe("durable hand-off through a real gateway", () => {
     assert.ok(turns <= 10, `few turns (${turns})`);
     assert.ok(promptText(stack.model.requests.at(-1)!).includes("[URGENT from batch] item backlog-099"));
   });
+
+  // Measured before the fix: 316 s from SIGTERM to exit, a wake turn retrying "not started yet (agent unavailable
+  // during gateway restart)" through the host's whole drain budget (5 min). 60 s is far below that budget and far
+  // above a working stop: it checks that the stop does not wait for the budget, not how fast it is.
+  // todo (host side, measured 4 runs): on SIGTERM the plugin now hands its work back at once (inbox naks, no
+  // retried turn start, no wait left open: "not started yet ... retrying" no longer appears), but the host still
+  // drains for its budget on `activeTasks=1`: the wake turn's subagent run, accepted just before the SIGTERM,
+  // ended during the drain, and the host defers that run's completion ("subagent completion deferred during
+  // gateway restart source=subagent-wait", every second: GatewayDrainingError from a detached admission), so
+  // its task never ends. Not yet found: a plugin-side way to end or hand back an accepted subagent run.
+  test("SIGTERM 300 ms after 40 durable messages: the gateway exits without waiting out the host's drain budget, no uncaught error, and after restart each message reaches the model once", { todo: "the host keeps an accepted wake turn's task active through its drain (see comment)" }, async (t) => {
+    await until(inboxEmpty, 60_000, "earlier messages acked");
+    const js = jetstream(stack.nc);
+    const markers = Array.from({ length: 40 }, (_, i) => `term-${String(i).padStart(2, "0")}`);
+    const before = stack.model.requests.length;
+    const logFrom = stack.gw.logs().length;
+    // Every 4th is urgent: those start wake turns, whose follow-ups the host refuses once it drains.
+    for (const [i, m] of markers.entries()) await js.publish("agent.main.inbox", JSON.stringify({ from: "term", body: `item ${m}`, priority: i % 4 === 3 ? "urgent" : "normal" }));
+    await sleep(300); // the measured case: SIGTERM 300 ms after the last publish, messages still in flight
+    const stopped = await stack.gw.stop(60_000);
+    const stopLog = stack.gw.logs().slice(logFrom);
+    t.diagnostic(`SIGTERM to exit: ${stopped.ms} ms (exited by itself: ${stopped.exitedBySelf}); ${markerTurns(stack.model.requests.slice(before), markers).firstTurn.size}/40 had reached the model`);
+    for (const line of stopLog.split("\n").filter((l) => /draining active work|still draining|drain timeout|handing back|nats: .*(wake turn|not handed|failed)/i.test(l)).slice(0, 12)) t.diagnostic(line.slice(0, 400));
+    assert.ok(stopped.exitedBySelf, `the gateway exited by itself within 60 s of SIGTERM (not SIGKILLed)\n${stopLog.slice(-3000)}`);
+    assert.doesNotMatch(stopLog, /uncaught exception|unhandled (promise )?rejection/i);
+    await stack.gw.restart();
+    await until(() => markerTurns(stack.model.requests.slice(before), markers).firstTurn.size === markers.length, 300_000, "all 40 reach the model after restart");
+    await until(inboxEmpty, 60_000, "all acked");
+    const seen = markerTurns(stack.model.requests.slice(before), markers);
+    for (const m of markers) assert.equal(seen.timesSeen.get(m), 1, `${m} seen once`);
+    assert.doesNotMatch(stack.gw.logs().slice(logFrom), /uncaught exception|unhandled (promise )?rejection/i);
+  });
 });
