@@ -4,6 +4,8 @@ import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { NatsServer } from "../../test/harness/nats-server.ts";
 import { eventsConfig, integrityProblems, memoryLogger, readStream, tempDir, testLink, waitFor } from "../../test/reliability/helpers.ts";
+import { join } from "node:path";
+import { Spool } from "../spool/spool.ts";
 import { EventStore } from "./store.ts";
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -113,10 +115,10 @@ describe("EventStore against a real nats-server", () => {
     const log = memoryLogger();
     const link = testLink(server.url, log);
     const config = eventsConfig({ streamName: "st-locked", subjectPrefix: "locked.events" });
-    const first = new EventStore({ config, stateDir, link, logger: log });
+    // Another process's lock: opened outside this process's shared spools (stores of one process share the file).
+    const first = Spool.open({ path: join(stateDir, "event-spool.sqlite"), maxBytes: 1 << 20 });
     const second = new EventStore({ config, stateDir, link, logger: log });
     try {
-      await first.start();
       await second.start();
       second.record({ agent: "main", type: "msg.in", payload: {} });
       const status = await second.status();
@@ -125,7 +127,7 @@ describe("EventStore against a real nats-server", () => {
       assert.equal(log.lines.filter((l) => l.startsWith("error")).length, 1, log.lines.join("\n"));
     } finally {
       await second.stop();
-      await first.stop();
+      first.close();
       await link.stop();
     }
   });

@@ -4,7 +4,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { EventsConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { LaneDrainer } from "../spool/drain.ts";
-import { Spool } from "../spool/spool.ts";
+import type { Spool } from "../spool/spool.ts";
+import { acquireSpool, releaseSpool } from "../spool/shared.ts";
 import { processTraces } from "../trace/sessions.ts";
 import { agentOf, buildEnvelope, newEventId, type EventEnvelope, type EventInput } from "./envelope.ts";
 import { gatherStatus, type EventStoreStatus } from "./store-status.ts";
@@ -69,7 +70,8 @@ export class EventStore {
     if (!this.spool) {
       if (this.spoolError) return undefined;
       try {
-        this.spool = Spool.open({ path: this.spoolPath, maxBytes: this.config.spool.maxBytes });
+        // Shared with a store of this process that still holds the file (a config reload: see spool/shared.ts).
+        this.spool = acquireSpool({ path: this.spoolPath, maxBytes: this.config.spool.maxBytes });
       } catch (err) {
         this.spoolError = `cannot open the event spool: ${errorMessage(err)}`;
         this.lastError = this.spoolError;
@@ -158,7 +160,7 @@ export class EventStore {
       entry.unsubscribe?.();
       if (entry.owned) await entry.link.stop();
     }
-    this.spool?.close();
+    if (this.spool) releaseSpool(this.spool);
     this.spool = undefined;
   }
 

@@ -109,3 +109,59 @@ test("stop → start with the event store: the spool is opened again and events 
   await until(async () => (await stored()) === 2, 20_000);
   await rt.stop(a);
 });
+
+test("a stop whose first steps throw still stops the rest: the event store's spool is released and the connection closed", async () => {
+  const cfg = parseConfig({ url: nats.server.url, subjects: ["lc5.*.inbox"], events: { streamName: "ev-lc5", subjectPrefix: "lc5.events" } });
+  const d = deps();
+  const rt = acquireRuntime(cfg, d);
+  const a = claim("a");
+  await rt.start(a);
+  await until(() => rt.link.current !== undefined);
+  // The wake service's stop throws synchronously; the agent-protocol-free runtime's next steps must still run.
+  rt.wake.stop = () => {
+    throw new Error("wake stop broke");
+  };
+  const events = rt.events!;
+  const stopEvents = events.stop.bind(events);
+  let eventsStopped = false;
+  events.stop = async () => (await stopEvents(), (eventsStopped = true), undefined);
+  await rt.stop(a);
+  assert.ok(logs.some((l) => l.includes("stopping wake service failed (wake stop broke)")), "the failure is logged by name");
+  assert.ok(eventsStopped, "the event store was stopped after the wake service's failure");
+  assert.equal(rt.link.current, undefined, "the connection was closed");
+  assert.deepEqual(rt.lifecycle(), { started: false, claims: 0 });
+});
+
+test("a config reload while events are recorded: the new registration records before its start into the spool the old runtime still holds, and every event reaches the stream once", async (t) => {
+  const stateDir = mkdtempSync(join(tmpdir(), "rt-reload-"));
+  const events = { streamName: "ev-rl", subjectPrefix: "rl.events" };
+  const old = acquireRuntime(parseConfig({ url: nats.server.url, subjects: ["rl1.*.inbox"], events }), { ...deps(), stateDir });
+  const a = claim("a");
+  await old.start(a);
+  const next = acquireRuntime(parseConfig({ url: nats.server.url, subjects: ["rl2.*.inbox"], events }), { ...deps(), stateDir });
+  assert.notEqual(next, old);
+  const ids: string[] = [];
+  const record = (rt: typeof old, n: number) => {
+    const id = rt.events?.record({ agent: "main", type: "custom.reload", payload: { n } });
+    assert.ok(id, `event ${n} recorded (${rt === old ? "old" : "new"} runtime)`);
+    ids.push(id);
+  };
+  for (let i = 0; i < 50; i++) record(old, i);
+  // The new registration's hooks fire before its service starts, while the old runtime holds the spool's lock.
+  for (let i = 50; i < 100; i++) record(next, i);
+  const b = claim("b");
+  t.after(() => Promise.all([old.shutdown(), next.shutdown()]));
+  const starting = next.start(b); // stops the old runtime first
+  for (let i = 100; i < 150; i++) record(next, i);
+  await starting;
+  for (let i = 150; i < 200; i++) record(next, i);
+  assert.equal((await next.events?.status())?.lastError, undefined, "no spool error");
+  const { jetstreamManager } = await import("@nats-io/jetstream");
+  const jsm = await jetstreamManager(nats.client);
+  const stored = async () => (await jsm.streams.info("ev-rl").catch(() => undefined))?.state.messages ?? 0;
+  await until(async () => (await stored()) >= ids.length, 20_000);
+  assert.equal(await stored(), 200, "every event once in the stream");
+  const seen = new Set<string>();
+  for (let seq = 1; seq <= 200; seq++) seen.add((await jsm.streams.getMessage("ev-rl", { seq }))!.json<{ id: string }>().id);
+  assert.deepEqual([...seen].sort(), [...ids].sort());
+});

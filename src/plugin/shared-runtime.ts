@@ -10,6 +10,7 @@ import { EventStore } from "../events/store.ts";
 import { MemoryService } from "../memory/service.ts";
 import { memoryEnabled } from "../memory/settings.ts";
 import type { Logger } from "../shared/logger.ts";
+import { runStopSteps } from "../shared/stop-steps.ts";
 import { Trust } from "../trust/trust.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { Hosting } from "../wake/hosting.ts";
@@ -46,6 +47,7 @@ export class NatsRuntime {
   private claims: RuntimeClaim[] = [];
   private owner: RuntimeClaim | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private unwatchSignals: (() => void) | undefined;
   /** The runtime this one replaced in the process slot (another config); stopped before this one starts. */
   predecessor: NatsRuntime | undefined;
 
@@ -89,6 +91,7 @@ export class NatsRuntime {
       this.predecessor = undefined;
       await before?.shutdown();
       this.started = true;
+      this.watchSignals();
       this.bind(claim);
       mkdirSync(this.stateDir, { recursive: true });
       this.wake.attach(this.link);
@@ -140,15 +143,41 @@ export class NatsRuntime {
     if (!this.started) return;
     this.started = false;
     this.owner = undefined;
-    this.dashboard?.stop();
-    this.alerts?.stop();
-    await this.wake.stop();
-    await this.agentProtocol?.stop();
-    await this.memory?.stop();
-    this.withdrawHandle?.();
-    await this.events?.flush(2000);
-    await this.events?.stop();
-    await this.link.stop();
+    this.unwatchSignals?.();
+    this.unwatchSignals = undefined;
+    // Each step runs whatever the one before did: a failing part must not leave the spool locked or the link open.
+    await runStopSteps(
+      "runtime stop",
+      [
+        ["dashboard", () => this.dashboard?.stop()],
+        ["alertmanager receiver", () => this.alerts?.stop()],
+        ["wake service", () => this.wake.stop()],
+        ["agent protocol", () => this.agentProtocol?.stop()],
+        ["memory", () => this.memory?.stop()],
+        ["events handle", () => this.withdrawHandle?.()],
+        ["event flush", () => this.events?.flush(2000)],
+        ["event store", () => this.events?.stop()],
+        ["connection", () => this.link.stop()],
+      ],
+      this.logger,
+    );
+  }
+
+  /**
+   * The host handles SIGTERM/SIGINT by draining active work (a budget of minutes) before it stops plugin
+   * services, so the service stop comes too late to hand work back. A listener of ours hears the signal
+   * with the host's (it does not change how the process exits) and hands the wake side's work back now.
+   */
+  private watchSignals(): void {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      this.logger.info(`nats: ${signal}: handing back work the host does not hold yet (inbox naks, no new wake turns)`);
+      void this.wake.quiesce().catch(() => undefined);
+    };
+    const signals = ["SIGTERM", "SIGINT"] as const;
+    for (const s of signals) process.on(s, onSignal);
+    this.unwatchSignals = () => {
+      for (const s of signals) process.off(s, onSignal);
+    };
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {

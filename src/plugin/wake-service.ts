@@ -2,6 +2,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { runStopSteps, type StopStep } from "../shared/stop-steps.ts";
 import { deadLetters, ensureDeadLetterStream, refusedReplies } from "../wake/dead-letter.ts";
 import { WakeDispatcher } from "../wake/dispatcher.ts";
 import { DurableInbox } from "../wake/durable-inbox.ts";
@@ -25,6 +26,7 @@ export class WakeService {
   private dlqOn: NatsConnection | undefined;
   private detach: (() => void) | undefined;
   private active = false;
+  private quiesced = false;
 
   constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger, hosting: Hosting = new Hosting()) {
     this.cfg = cfg;
@@ -35,6 +37,8 @@ export class WakeService {
 
   attach(link: NatsLink): void {
     this.detach?.();
+    if (this.quiesced) this.inbox = undefined; // handed back on a signal, never stopped: start a fresh one
+    this.quiesced = false;
     this.active = true;
     this.dispatcher.handoff.resume();
     this.hosting.refresh(this.log);
@@ -68,18 +72,46 @@ export class WakeService {
     return { hostedAgents: this.hosting.agents ?? "any", refusedReplies: refusedReplies.count, deadLetters: { ...deadLetters }, ...(this.inbox ? { inbox: { ...this.inbox.counts } } : {}) };
   }
 
+  /**
+   * The process is going down (SIGTERM/SIGINT): the host now drains active work for up to minutes before it
+   * stops services, and refuses new turns meanwhile. Do what the service stop would, at once: no retried turn
+   * starts, no hand-off waits, the inbox stops pulling and naks every message the host does not hold yet
+   * (JetStream redelivers it after the restart), so nothing of ours keeps the drain waiting.
+   */
+  async quiesce(): Promise<void> {
+    if (!this.active || this.quiesced) return;
+    this.quiesced = true;
+    await runStopSteps(
+      "wake service hand-back",
+      [
+        ["hand-offs", () => this.dispatcher.handoff.stop()],
+        ["durable inbox", () => this.inbox?.stop()],
+      ],
+      this.log,
+    );
+  }
+
   async stop(): Promise<void> {
     this.active = false;
-    // First: wake turns being retried and hand-offs waiting for capacity end now (a stop must not wait for them).
-    this.dispatcher.handoff.stop();
-    this.detach?.();
-    this.detach = undefined;
-    for (const s of this.subs) s.unsubscribe();
+    const subs = this.subs;
+    const inbox = this.inbox;
+    const detach = this.detach;
     this.subs = [];
     this.subscribedOn = undefined;
     this.dlqOn = undefined;
-    const inbox = this.inbox;
     this.inbox = undefined;
-    await inbox?.stop();
+    this.detach = undefined;
+    // Every step runs even when one throws (a closed connection's unsubscribe, say).
+    await runStopSteps(
+      "wake service stop",
+      [
+        // First: wake turns being retried and hand-offs waiting for capacity end now (a stop must not wait for them).
+        ["hand-offs", () => this.dispatcher.handoff.stop()],
+        ["connect handler", () => detach?.()],
+        ...subs.map((s): StopStep => [`subscription ${s.getSubject()}`, () => s.unsubscribe()]),
+        ["durable inbox", () => inbox?.stop()],
+      ],
+      this.log,
+    );
   }
 }

@@ -95,3 +95,16 @@ test("the gate's memory stays bounded by the total cap whatever the senders", ()
   for (let i = 0; i < 100_000; i++) g.admit(`from:s${i}`, `agent:main:k${i}`, 1_000_000 + i);
   assert.ok(g.size <= 100, `bounded (${g.size})`);
 });
+
+test("Waker.stop leaves no wait open on a running turn: the wait is given up at once and no further slice is asked of the host", async () => {
+  let waits = 0;
+  const h = { ...host(), waitTurn: async (_id: string, ms: number) => (waits++, await new Promise((r) => setTimeout(r, ms)), "timeout") };
+  const w = new Waker(() => h, { urgentTurnsPerMinute: 100, turnTimeoutMs: 60_000 }, log);
+  await w.wake({ agentId: "main", sessionKey: "agent:main:slow" }, "hi");
+  await until(() => waits >= 2, 5000, "waited in slices (the host's turn still running)");
+  w.stop();
+  await until(() => w.running === 0, 500, "the waker let go of the turn right after stop, not after the 60-s turn timeout");
+  const asked = waits;
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(waits, asked, "no wait slice after the stop");
+});

@@ -10,6 +10,9 @@ import { RecentSeqs } from "./recent-seqs.ts";
 import { ensureInboxConsumer, ensureInboxStream, retireCatchAll } from "./inbox-provision.ts";
 import { DeadLetterStore } from "./dead-letter-store.ts";
 
+/** A stop's nak delay (see stop()): long enough for the server to drop our closed pulls, short against any restart. */
+const HAND_BACK_DELAY_MS = 2000;
+
 export interface InboxCounts {
   /** Redeliveries of a message this gateway had already injected: acked, not injected again. */
   redeliveriesSkipped: number;
@@ -168,12 +171,12 @@ export class DurableInbox {
   }
 
   /** Stop keeping `m` alive; with `how`, also answer the server for it. */
-  private release(m: JsMsg, how?: "nak"): void {
+  private release(m: JsMsg, how?: "nak", delayMs?: number): void {
     const timer = this.held.get(m);
     if (timer === undefined) return;
     clearInterval(timer);
     this.held.delete(m);
-    if (how) settle(m, how, this.log);
+    if (how) settle(m, how, this.log, delayMs);
   }
 
   /** One pulled message: dedup, route, dispatch, ack / nak / dead-letter. Public for the unit test of redelivery. */
@@ -260,7 +263,11 @@ export class DurableInbox {
       this.consumers.clear();
       // Pulling stops first: a nak while a pull request is still open hands the message straight back to us.
       await Promise.all(consumers.map((c) => c.close().catch(() => undefined)));
-      for (const m of [...this.held.keys()]) this.release(m, "nak");
+      // With a short delay: the server still holds our last pull requests for a moment after close() (seen: 2
+      // waiting), and a message nak'ed without delay was redelivered straight into one of them — to a
+      // subscription already gone, so it came back only after the full ack wait. Delayed, it waits out
+      // the stale pulls and is redelivered to whoever pulls next.
+      for (const m of [...this.held.keys()]) this.release(m, "nak", HAND_BACK_DELAY_MS);
     }
   }
 }

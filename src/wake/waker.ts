@@ -12,6 +12,8 @@ export const WAKE_TURN_MESSAGE = "[nats] New messages for you follow. Act on the
 const WINDOW_MS = 60_000;
 const START_RETRY_MS = 180_000;
 const START_RETRY_EVERY_MS = 1000;
+/** A turn is waited for in slices this long, so a stop never leaves a wait open on the host. */
+const WAIT_SLICE_MS = 1000;
 
 export interface WakerSettings {
   /** Wake turns one agent may start per minute; past it, wakes wait for the window and are counted. */
@@ -43,6 +45,8 @@ export class Waker {
   private readonly settings: WakerSettings;
   private readonly log: Logger;
   private halted = false;
+  /** Resolved by stop(): a wait for a turn's end gives up then (the host owns the turn; nothing of ours waits on it). */
+  private halt = haltLatch();
 
   constructor(host: () => WakeHost | undefined, settings: WakerSettings, log: Logger) {
     this.host = host;
@@ -97,14 +101,17 @@ export class Waker {
     return this.halted;
   }
 
-  /** No new turns; a start being retried gives up at its next try, a follow-up is not started. */
+  /** No new turns; a start being retried gives up at its next try, a follow-up is not started, a turn is no longer waited for. */
   stop(): void {
     this.halted = true;
+    this.halt.resolve();
   }
 
   /** After stop: the service started again (attach after stop). */
   resume(): void {
+    if (!this.halted) return;
     this.halted = false;
+    this.halt = haltLatch();
   }
 
   private async afterCurrent(target: WakeTarget, s: SessionState, message: string | undefined): Promise<void> {
@@ -144,7 +151,8 @@ export class Waker {
           if (first) started();
           first = false;
           message = undefined;
-          const status = await host.waitTurn(runId, this.settings.turnTimeoutMs);
+          const status = await this.waitTurn(host, runId);
+          if (this.halted) break;
           if (status !== "ok") this.log.warn(`nats: wake turn ${runId} in ${target.sessionKey} ended with ${status}`);
         } while (s.pending && !this.halted);
       } catch (err) {
@@ -184,6 +192,23 @@ export class Waker {
     }
   }
 
+  /**
+   * Wait for the turn in short slices, and not at all once stopped. Measured through a gateway: a wait
+   * still open when SIGTERM came saw the run end during the host's drain and tried to finish the run's
+   * bookkeeping from our (detached) context, which the draining host refuses and retries every second:
+   * the run's task stayed active and held the drain for its whole budget (5 min).
+   */
+  private async waitTurn(host: WakeHost, runId: string): Promise<string> {
+    const end = Date.now() + this.settings.turnTimeoutMs;
+    for (;;) {
+      if (this.halted) return "stopped";
+      const left = end - Date.now();
+      if (left <= 0) return "timeout";
+      const status = await Promise.race([host.waitTurn(runId, Math.min(WAIT_SLICE_MS, left)), this.halt.promise.then(() => "stopped")]);
+      if (status !== "timeout" && status !== "pending") return status;
+    }
+  }
+
   /** ms until this agent may start another wake turn (0: now). */
   private rateDelay(agentId: string): number {
     const now = Date.now();
@@ -199,6 +224,13 @@ export class Waker {
     list.push(Date.now());
     this.starts.set(agentId, list);
   }
+}
+
+/** A promise and the function that resolves it (Promise.withResolvers is past this build's lib target). */
+function haltLatch(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 /** Unref: a wake waiting for its rate window must not keep a stopping process alive. */

@@ -255,16 +255,22 @@ export class TestGateway {
     });
   }
 
-  /** Graceful stop: SIGTERM, then SIGKILL after 10 s. Keeps the dirs for restart(). */
-  async stop(): Promise<void> {
+  /**
+   * Graceful stop: SIGTERM, then SIGKILL after `killAfterMs` (10 s). Keeps the dirs for restart().
+   * Says whether the gateway exited by itself (not SIGKILLed) and how long after the SIGTERM.
+   */
+  async stop(killAfterMs = 10_000): Promise<{ exitedBySelf: boolean; ms: number }> {
     this.stopCli();
     await this.rpc.close();
     const proc = this.proc;
-    if (!proc || !isRunning(proc)) return;
+    if (!proc || !isRunning(proc)) return { exitedBySelf: true, ms: 0 };
+    const t0 = performance.now();
+    let killed = false;
     proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+    const timer = setTimeout(() => ((killed = true), proc.kill("SIGKILL")), killAfterMs);
     await this.exited;
     clearTimeout(timer);
+    return { exitedBySelf: !killed, ms: Math.round(performance.now() - t0) };
   }
 
   /** kill -9. */
