@@ -30,7 +30,7 @@ export function registerAudit(nats: CliCommand, cli: NatsCli): void {
         const findings = natsSecurityAudit({ config: cli.host.config, stateDir: root });
         cli.print(flags, formatFindings(findings), { ok: !findings.some((f) => f.severity === "critical"), findings });
         if (findings.some((f) => f.severity === "critical")) {
-          if (!flags.json) process.stderr.write("next: fix the critical settings above (README, Security)\n");
+          if (!flags.json) process.stderr.write("next: fix the critical settings above (docs/security.md)\n");
           process.exitCode = 1;
         }
       }),
