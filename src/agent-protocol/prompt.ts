@@ -12,7 +12,8 @@ import type { ErrorCode } from "./chunks.ts";
 import { EXTENSION_FIELD, parseEnvelope } from "./envelope.ts";
 import type { MicroService } from "./micro.ts";
 import { ReplyStream } from "./reply.ts";
-import { replyProblem, type AgentAddress } from "./subjects.ts";
+import { replyProblem } from "../shared/reply-safety.ts";
+import type { AgentAddress } from "./subjects.ts";
 import type { StreamingTurns } from "./turns.ts";
 
 /** Everything one agent's prompt endpoint needs; shared by all its requests. */

@@ -13,7 +13,7 @@ import type { Logger } from "../shared/logger.ts";
 import { Trust } from "../trust/trust.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { Hosting } from "../wake/hosting.ts";
-import { WakeService } from "./wake-service.ts";
+import { WakeService } from "../wake/service.ts";
 import type { InjectedListener, RelayHandler } from "../wake/dispatcher.ts";
 
 /**
