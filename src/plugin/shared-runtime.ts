@@ -1,3 +1,4 @@
+import { RegistrationNotices } from "../shared/notices.ts";
 import { mkdirSync } from "node:fs";
 import { AgentProtocolService, type AgentProtocolDeps, type AgentProtocolSettings } from "../agent-protocol/service.ts";
 import { AlertService } from "../alertmanager/service.ts";
@@ -43,6 +44,8 @@ export class NatsRuntime {
   private readonly logger: Logger;
   private withdrawHandle: (() => void) | undefined;
   private started = false;
+  /** Registration info lines, shown once per process when the service starts (not in CLI runs). */
+  readonly notices = new RegistrationNotices();
   private claims: RuntimeClaim[] = [];
   private owner: RuntimeClaim | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -89,6 +92,7 @@ export class NatsRuntime {
       this.predecessor = undefined;
       await before?.shutdown();
       this.started = true;
+      this.notices.flush();
       this.bind(claim);
       mkdirSync(this.stateDir, { recursive: true });
       this.wake.attach(this.link);
