@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { RegistrationNotices } from "../shared/notices.ts";
 import { mkdirSync } from "node:fs";
 import { AgentProtocolService, type AgentProtocolDeps, type AgentProtocolSettings } from "../agent-protocol/service.ts";
@@ -27,6 +28,7 @@ import type { InjectedListener, RelayHandler } from "../wake/dispatcher.ts";
  * keyed by the config it was built from; instances with the same config share it.
  */
 export class NatsRuntime {
+  /** Which config this runtime was built from: a SHA-256 of it, so no secret sits in a key held process-wide. */
   readonly configKey: string;
   readonly cfg: NatsPluginConfig;
   readonly link: NatsLink;
@@ -54,7 +56,7 @@ export class NatsRuntime {
 
   constructor(cfg: NatsPluginConfig, deps: RuntimeDeps) {
     this.cfg = cfg;
-    this.configKey = JSON.stringify(cfg);
+    this.configKey = configKeyOf(cfg);
     this.stateDir = deps.stateDir;
     this.logger = deps.logger;
     const settings: ConnectionSettings = {
@@ -178,6 +180,11 @@ export interface RuntimeDeps {
   agentProtocol?: { settings: AgentProtocolSettings; host: Omit<AgentProtocolDeps, "trust"> };
 }
 
+/** Same config, same key; the key is a digest, never the config text (which holds credentials). */
+export function configKeyOf(cfg: NatsPluginConfig): string {
+  return createHash("sha256").update(JSON.stringify(cfg)).digest("hex");
+}
+
 const SLOT = Symbol.for("openclaw-nats.runtime");
 type Slot = { [SLOT]?: NatsRuntime };
 
@@ -188,7 +195,7 @@ type Slot = { [SLOT]?: NatsRuntime };
 export function acquireRuntime(cfg: NatsPluginConfig, deps: RuntimeDeps): NatsRuntime {
   const slot = globalThis as Slot;
   const existing = slot[SLOT];
-  if (existing && existing.configKey === JSON.stringify(cfg)) return existing;
+  if (existing && existing.configKey === configKeyOf(cfg)) return existing;
   const created = new NatsRuntime(cfg, deps);
   created.predecessor = existing;
   slot[SLOT] = created;
