@@ -45,9 +45,11 @@ export default definePluginEntry({
     // This registration's inbound handlers; the runtime binds them only while this registration owns it.
     const claim: RuntimeClaim = { relay: undefined, onInjected: undefined };
     registerNatsTool(api, cfg, rt.link, rt.trust);
-    const relay = registerRelay(api, cfg, claim, rt.trust, log);
-    registerAlertmanager(api, cfg, rt.alerts, log);
-    registerDashboard(api, cfg, rt.dashboard, log);
+    // Info lines of registration: debug now, info once per process when the gateway's service starts.
+    const notice = rt.notices.for(log);
+    const relay = registerRelay(api, cfg, claim, rt.trust, log, notice);
+    registerAlertmanager(api, cfg, rt.alerts, log, notice);
+    registerDashboard(api, cfg, rt.dashboard, log, notice);
     registerMetrics(api, cfg, () => runtimeMetricsSources(rt, relay), log);
     if (events) {
       registerEventHooks(api, cfg.events, events);

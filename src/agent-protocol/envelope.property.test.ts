@@ -4,7 +4,8 @@ import fc from "fast-check";
 import { isSessionKey } from "../shared/session-key.ts";
 import { isPublishableSubject } from "../shared/subjects.ts";
 import { EXTENSION_FIELD, parseEnvelope } from "./envelope.ts";
-import { replyProblem, tokenProblem } from "./subjects.ts";
+import { replyProblem } from "../shared/reply-safety.ts";
+import { tokenProblem } from "./subjects.ts";
 
 // Prompt payloads and reply subjects come from any requester on the bus; subject tokens come from
 // config and registration. Each check answers "valid" or a non-empty reason, and never throws.

@@ -1,6 +1,6 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { errorMessage, type Logger } from "../shared/logger.ts";
-import { replyProblem } from "./subjects.ts";
+import { replyProblem } from "../shared/reply-safety.ts";
 
 /**
  * The NATS micro-service control plane (ADR-32): `$SRV.PING|INFO|STATS`, `….<name>` and `….<name>.<id>`,

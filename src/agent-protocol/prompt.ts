@@ -15,7 +15,8 @@ import type { Trace } from "../trace/context.ts";
 import { headerGetter } from "../trace/nats.ts";
 import { inboundTrace, processTraces } from "../trace/sessions.ts";
 import { ReplyStream } from "./reply.ts";
-import { replyProblem, type AgentAddress } from "./subjects.ts";
+import { replyProblem } from "../shared/reply-safety.ts";
+import type { AgentAddress } from "./subjects.ts";
 import type { StreamingTurns } from "./turns.ts";
 
 /** Everything one agent's prompt endpoint needs; shared by all its requests. */

@@ -11,7 +11,8 @@ import { encodeHeartbeat, heartbeatPayload } from "./heartbeat.ts";
 import { MicroService, serveControlPlane } from "./micro.ts";
 import { handlePrompt, PROMPT_OUTCOMES, type PromptEndpoint, type PromptOutcome } from "./prompt.ts";
 import type { ReplyStream } from "./reply.ts";
-import { AGENT_KIND, agentSubject, PROTOCOL_VERSION, QUEUE_GROUP, replyProblem, SERVICE_NAME, type AgentAddress } from "./subjects.ts";
+import { AGENT_KIND, agentSubject, PROTOCOL_VERSION, QUEUE_GROUP, SERVICE_NAME, type AgentAddress } from "./subjects.ts";
+import { replyProblem } from "../shared/reply-safety.ts";
 import type { StreamingTurns } from "./turns.ts";
 
 export interface AgentProtocolSettings {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { agentSubject, replyProblem, tokenProblem } from "./subjects.ts";
+import { replyProblem } from "../shared/reply-safety.ts";
+import { agentSubject, tokenProblem } from "./subjects.ts";
 
 test("subjects are verb-first with the oc token (§2)", () => {
   assert.equal(agentSubject("prompt", { owner: "acme", name: "main" }), "agents.prompt.oc.acme.main");

@@ -1,9 +1,11 @@
+import { AGENT_PROTOCOL_ROOT } from "../shared/reply-safety.ts";
+
 /**
  * Synadia Agent Protocol v0.3 names: the service, its endpoints and the verb-first subject tree
  * `agents.{verb}.{agent}.{owner}.{name}` (spec §2).
  */
 
-export const SERVICE_NAME = "agents";
+export const SERVICE_NAME = AGENT_PROTOCOL_ROOT;
 export const PROTOCOL_VERSION = "0.3";
 /** `metadata.agent` for OpenClaw and its conventional subject token (spec Appendix C). */
 export const AGENT_KIND = "openclaw";
@@ -37,17 +39,4 @@ export interface AgentAddress {
 
 export function agentSubject(verb: Verb, address: Pick<AgentAddress, "owner" | "name">): string {
   return `${SERVICE_NAME}.${verb}.${AGENT_TOKEN}.${address.owner}.${address.name}`;
-}
-
-/**
- * Why the gateway will not publish to `reply`, or undefined when it may. A reply subject is whatever
- * the requester wrote, and the gateway publishes with its own permissions: a reply to
- * `$KV.<bucket>.<key>` would write our chunk into that KV bucket, one to `agents.prompt.…` would prompt
- * another agent with it. System (`$…`) and protocol (`agents.…`) subjects are therefore never replied to.
- */
-export function replyProblem(reply: string): string | undefined {
-  if (reply.startsWith("$")) return "a system subject ($…)";
-  if (reply === SERVICE_NAME || reply.startsWith(`${SERVICE_NAME}.`)) return `an agent-protocol subject (${SERVICE_NAME}.…)`;
-  if (/[\s*>]/.test(reply)) return "not a subject one can publish to";
-  return undefined;
 }

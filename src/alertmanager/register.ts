@@ -5,14 +5,14 @@ import { createAlertmanagerHandler } from "./http.ts";
 import type { AlertService } from "./service.ts";
 
 /** POST <alertmanager.path> on the gateway's own port, only with alertmanager.authToken set; says which in the log. */
-export function registerAlertmanager(api: Pick<OpenClawPluginApi, "registerHttpRoute">, cfg: NatsPluginConfig, alerts: AlertService | undefined, log: Logger): boolean {
+export function registerAlertmanager(api: Pick<OpenClawPluginApi, "registerHttpRoute">, cfg: NatsPluginConfig, alerts: AlertService | undefined, log: Logger, notice: (message: string) => void = log.info): boolean {
   const { authToken, path, maxBodyBytes } = cfg.alertmanager;
   if (!authToken || !alerts) {
-    log.info(`nats: alertmanager receiver off: set alertmanager.authToken (16+ characters) to enable POST ${path}`);
+    notice(`nats: alertmanager receiver off: set alertmanager.authToken (16+ characters) to enable POST ${path}`);
     return false;
   }
   // auth "plugin": Alertmanager authenticates with its own token, not the gateway's.
   api.registerHttpRoute({ path, auth: "plugin", match: "exact", handler: createAlertmanagerHandler({ token: authToken, maxBodyBytes }, alerts.receiver, log) });
-  log.info(`nats: alertmanager receiver POST ${path} on the gateway port (bearer or basic auth with alertmanager.authToken)`);
+  notice(`nats: alertmanager receiver POST ${path} on the gateway port (bearer or basic auth with alertmanager.authToken)`);
   return true;
 }

@@ -1,7 +1,6 @@
 import { Value } from "typebox/value";
 import { CALLER_ID_PATTERN, ConfigSchema, type NatsPluginConfig } from "./schema.ts";
-import { isUserPublicKey } from "../trust/nkey.ts";
-import { isSenderAccount } from "../trust/sender-header.ts";
+import { isSenderAccount, isUserPublicKey } from "../shared/nkey-shape.ts";
 
 /** One problem with the plugin config, naming the field (`reconnect.delayMs`) and what is wrong. */
 export interface ConfigProblem {

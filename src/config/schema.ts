@@ -18,9 +18,9 @@ export { CALLER_ID_PATTERN } from "./sections/trust.ts";
 
 export const ConfigSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: true }),
-    url: Type.String({ pattern: NATS_URL_PATTERN, default: "nats://127.0.0.1:4222" }),
-    subjects: Type.Array(Subject, { default: ["agent.*.inbox"] }),
+    enabled: Type.Boolean({ description: "master switch: false turns the whole plugin off", default: true }),
+    url: Type.String({ description: "nats://, tls://, ws:// or wss://; several servers comma-separated; user-info (nats://user:pass@host, nats://token@host) is used as credentials unless credentials is set, and is never shown", pattern: NATS_URL_PATTERN, default: "nats://127.0.0.1:4222" }),
+    subjects: Type.Array(Subject, { description: "wake subjects (wildcards * and >); agent.*.… is subscribed per hosted agent (several gateways, see docs/wake.md)", default: ["agent.*.inbox"] }),
     broadcastSubjects: Type.Array(Subject, {
       default: ["system.broadcast"],
       description: "subjects (of those in subjects) whose messages go to the main session of every agent this gateway hosts",
@@ -38,10 +38,10 @@ export const ConfigSchema = Type.Object(
       description: "prefix of this gateway's reply subjects; give it its own (e.g. _INBOX.gw-a) so NATS permissions keep replies to it private",
     }),
     reconnect: ReconnectSchema,
-    defaultAgent: Type.String({ pattern: AGENT_ID_PATTERN, default: "main" }),
-    agentName: Type.Optional(Type.String({ minLength: 1 })),
-    maxBodyBytes: Type.Integer({ minimum: 1, default: 64 * 1024 }),
-    deadLetterSubject: Type.String({ minLength: 1, pattern: "^[^\\s*>]+$", default: "openclaw.nats.dlq" }),
+    defaultAgent: Type.String({ description: "agent woken when a message names no session, to or agent subject", pattern: AGENT_ID_PATTERN, default: "main" }),
+    agentName: Type.Optional(Type.String({ description: "fallback from for the nats tool; shown in the connection name", minLength: 1 })),
+    maxBodyBytes: Type.Integer({ description: "largest accepted wake body", minimum: 1, default: 64 * 1024 }),
+    deadLetterSubject: Type.String({ description: "where rejected messages go, with the reason", minLength: 1, pattern: "^[^\\s*>]+$", default: "openclaw.nats.dlq" }),
     deadLetterStream: DeadLetterStreamSchema,
     /** Default for every stream the plugin keeps (inbox, dead letters, events); each section's own value overrides. */
     replicas: Type.Optional(Replicas),

@@ -30,10 +30,10 @@ function sessionsSource(runtime: OpenClawPluginApi["runtime"], defaultAgent: str
  * `<dashboard.path>` on the gateway port behind gateway auth (no credential, no data), and a "NATS"
  * tab in the Control UI that opens it in its sandboxed frame with a short-lived cookie the Control UI mints.
  */
-export function registerDashboard(api: DashboardApi, cfg: NatsPluginConfig, dashboard: DashboardService | undefined, log: Logger): boolean {
+export function registerDashboard(api: DashboardApi, cfg: NatsPluginConfig, dashboard: DashboardService | undefined, log: Logger, notice: (message: string) => void = log.info): boolean {
   const { enabled, path, refreshMs } = cfg.dashboard;
   if (!enabled || !dashboard) {
-    log.info("nats: dashboard off (dashboard.enabled: false)");
+    notice("nats: dashboard off (dashboard.enabled: false)");
     return false;
   }
   dashboard.collector.sessionsSource = sessionsSource(api.runtime, cfg.defaultAgent);
@@ -55,6 +55,6 @@ export function registerDashboard(api: DashboardApi, cfg: NatsPluginConfig, dash
   } catch (err) {
     log.warn(`nats: Control UI tab not registered (${errorMessage(err)}); the dashboard is still at ${path}/`);
   }
-  log.info(`nats: dashboard at ${path}/ on the gateway port (gateway auth) and as the Control UI tab "NATS"`);
+  notice(`nats: dashboard at ${path}/ on the gateway port (gateway auth) and as the Control UI tab "NATS"`);
   return true;
 }

@@ -2,7 +2,7 @@ import type { EventsConfig } from "../config/schema.ts";
 import type { EventInput, EventMeta } from "./envelope.ts";
 import { agentOfSessionKey } from "../shared/session-key.ts";
 
-/** The hook → event type table (README lists it). Seed event-store names kept; the rest in the same style. */
+/** The hook → event type table (docs/events.md lists it). Seed event-store names kept; the rest in the same style. */
 export const HOOK_EVENT_TYPES = {
   message_received: "msg.in",
   message_sending: "msg.sending",
@@ -29,7 +29,7 @@ export const HOOK_EVENT_TYPES = {
 export type HookName = keyof typeof HOOK_EVENT_TYPES;
 
 /**
- * The conversation itself, for turns whatever started them (README "Event store"). `turn.user` and
+ * The conversation itself, for turns whatever started them (docs/events.md). `turn.user` and
  * `turn.reply` come from the same hooks as run.start / run.end; `wake.in` is recorded by the plugin's
  * own wake path when it hands a NATS message to an agent as a system event.
  */

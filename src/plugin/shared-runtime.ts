@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { RegistrationNotices } from "../shared/notices.ts";
 import { mkdirSync } from "node:fs";
 import { AgentProtocolService, type AgentProtocolDeps, type AgentProtocolSettings } from "../agent-protocol/service.ts";
 import { AlertService } from "../alertmanager/service.ts";
@@ -14,7 +16,7 @@ import { runStopSteps } from "../shared/stop-steps.ts";
 import { Trust } from "../trust/trust.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { Hosting } from "../wake/hosting.ts";
-import { WakeService } from "./wake-service.ts";
+import { WakeService } from "../wake/service.ts";
 import type { InjectedListener, RelayHandler } from "../wake/dispatcher.ts";
 
 /**
@@ -27,6 +29,7 @@ import type { InjectedListener, RelayHandler } from "../wake/dispatcher.ts";
  * keyed by the config it was built from; instances with the same config share it.
  */
 export class NatsRuntime {
+  /** Which config this runtime was built from: a SHA-256 of it, so no secret sits in a key held process-wide. */
   readonly configKey: string;
   readonly cfg: NatsPluginConfig;
   readonly link: NatsLink;
@@ -44,6 +47,8 @@ export class NatsRuntime {
   private readonly logger: Logger;
   private withdrawHandle: (() => void) | undefined;
   private started = false;
+  /** Registration info lines, shown once per process when the service starts (not in CLI runs). */
+  readonly notices = new RegistrationNotices();
   private claims: RuntimeClaim[] = [];
   private owner: RuntimeClaim | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -53,7 +58,7 @@ export class NatsRuntime {
 
   constructor(cfg: NatsPluginConfig, deps: RuntimeDeps) {
     this.cfg = cfg;
-    this.configKey = JSON.stringify(cfg);
+    this.configKey = configKeyOf(cfg);
     this.stateDir = deps.stateDir;
     this.logger = deps.logger;
     const settings: ConnectionSettings = {
@@ -92,6 +97,7 @@ export class NatsRuntime {
       await before?.shutdown();
       this.started = true;
       this.watchSignals();
+      this.notices.flush();
       this.bind(claim);
       mkdirSync(this.stateDir, { recursive: true });
       this.wake.attach(this.link);
@@ -203,6 +209,11 @@ export interface RuntimeDeps {
   agentProtocol?: { settings: AgentProtocolSettings; host: Omit<AgentProtocolDeps, "trust"> };
 }
 
+/** Same config, same key; the key is a digest, never the config text (which holds credentials). */
+export function configKeyOf(cfg: NatsPluginConfig): string {
+  return createHash("sha256").update(JSON.stringify(cfg)).digest("hex");
+}
+
 const SLOT = Symbol.for("openclaw-nats.runtime");
 type Slot = { [SLOT]?: NatsRuntime };
 
@@ -213,7 +224,7 @@ type Slot = { [SLOT]?: NatsRuntime };
 export function acquireRuntime(cfg: NatsPluginConfig, deps: RuntimeDeps): NatsRuntime {
   const slot = globalThis as Slot;
   const existing = slot[SLOT];
-  if (existing && existing.configKey === JSON.stringify(cfg)) return existing;
+  if (existing && existing.configKey === configKeyOf(cfg)) return existing;
   const created = new NatsRuntime(cfg, deps);
   created.predecessor = existing;
   slot[SLOT] = created;

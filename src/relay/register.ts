@@ -26,17 +26,17 @@ export function tokenOwners(relay: NatsPluginConfig["relay"]): TokenOwner[] {
 }
 
 /** POST <relay.path> on the gateway's own HTTP server, only with relay.authToken or relay.tokens set; says which in the log. */
-export function registerRelayHttp(api: Pick<OpenClawPluginApi, "registerHttpRoute">, cfg: NatsPluginConfig, relay: Pick<Relay, "notify">, log: Logger): boolean {
+export function registerRelayHttp(api: Pick<OpenClawPluginApi, "registerHttpRoute">, cfg: NatsPluginConfig, relay: Pick<Relay, "notify">, log: Logger, notice: (message: string) => void = log.info): boolean {
   const { path } = cfg.relay;
   const tokens = tokenOwners(cfg.relay);
   if (tokens.length === 0) {
-    log.info(`nats: relay HTTP endpoint off: set relay.authToken or relay.tokens (16+ characters) to enable POST ${path}`);
+    notice(`nats: relay HTTP endpoint off: set relay.authToken or relay.tokens (16+ characters) to enable POST ${path}`);
     return false;
   }
   const authFailures = new RateLimitedLog(log, "nats: relay http authentication failures", { intervalMs: AUTH_FAILURE_LOG_INTERVAL_MS });
   const handler = createNotifyHandler({ tokens, maxBodyBytes: cfg.maxBodyBytes, authFailures }, (caller, req) => relay.notify(caller, req), log);
   api.registerHttpRoute({ path, auth: "plugin", match: "exact", handler });
-  log.info(`nats: relay HTTP endpoint POST ${path} on the gateway port (Bearer token; callers: ${tokens.map((t) => t.caller).join(", ")})`);
+  notice(`nats: relay HTTP endpoint POST ${path} on the gateway port (Bearer token; callers: ${tokens.map((t) => t.caller).join(", ")})`);
   return true;
 }
 
@@ -58,14 +58,14 @@ export function hopGuardedNotify(notify: NotifyFn, hops: HopContext, maxHops: nu
  * host's in-process runtime (api.runtime.subagent). Host calls run in the async context captured here,
  * at registration, so that they act as the plugin and not as whichever caller triggered them.
  */
-export function registerRelay(api: RelayApi, cfg: NatsPluginConfig, dispatcher: Pick<WakeDispatcher, "relay">, trust: Trust, log: Logger): Relay {
+export function registerRelay(api: RelayApi, cfg: NatsPluginConfig, dispatcher: Pick<WakeDispatcher, "relay">, trust: Trust, log: Logger, notice: (message: string) => void = log.info): Relay {
   const detached: Detached = AsyncLocalStorage.snapshot();
   const { timeoutMs, maxTimeoutMs, maxConcurrent, maxConcurrentPerSession } = cfg.relay;
   const settings = { mayTakeTurn: trust.mayTakeTurn.bind(trust), timeoutMs, maxTimeoutMs, maxConcurrent, maxConcurrentPerSession };
   const relay = new Relay(settings, hostTurnRuntime(api.runtime, detached), log);
   const notifyWithHops = hopGuardedNotify((caller, req) => relay.notify(caller, req), processHops(), cfg.wake.maxHops);
   api.registerTool((ctx) => notifyTool((caller, req) => notifyWithHops(caller, req, ctx.sessionKey), ctx, log), { name: "notify_agent" });
-  registerRelayHttp(api, cfg, relay, log);
+  registerRelayHttp(api, cfg, relay, log, notice);
   dispatcher.relay = natsRelayHandler(relay, trust);
   return relay;
 }

@@ -5,8 +5,8 @@ import { SESSION_KEY_MAX_LENGTH, SESSION_KEY_PATTERN } from "../shared/session-k
 const fields = {
   sessionKey: Type.String({ pattern: SESSION_KEY_PATTERN, maxLength: SESSION_KEY_MAX_LENGTH, description: "target session, e.g. agent:support:telegram:direct:123456" }),
   message: Type.String({ minLength: 1, description: "what the target agent sees as the next user message" }),
-  channel: Type.Optional(Type.String({ minLength: 1, description: "only the session's current channel is accepted (see the README, Relay)" })),
-  to: Type.Optional(Type.String({ minLength: 1, description: "only the session's current recipient is accepted (see the README, Relay)" })),
+  channel: Type.Optional(Type.String({ minLength: 1, description: "only the session's current channel is accepted (see docs/relay.md)" })),
+  to: Type.Optional(Type.String({ minLength: 1, description: "only the session's current recipient is accepted (see docs/relay.md)" })),
 };
 
 /** notify_agent tool parameters. */

@@ -46,7 +46,7 @@ export function auditConfig(cfg: NatsPluginConfig, opts: { stateDir?: string } =
       detail:
         "relay.trustUnsignedCallers is true: every client that can publish to a wake subject can claim any `from` and get a turn that answers it (expectReply) or speaks to a user's channel (deliver)" +
         (r.allowedTargets ? "; allowedTargets then only checks that claimed name." : ", in every session (no relay.allowedTargets)."),
-      remediation: "Remove relay.trustUnsignedCallers and give each sender a key in relay.callers (signed Agent-Sender header); see the README, Security.",
+      remediation: "Remove relay.trustUnsignedCallers and give each sender a key in relay.callers (signed Agent-Sender header); see docs/security.md.",
     });
   }
   if (!r.allowedTargets) {

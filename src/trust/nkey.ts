@@ -1,37 +1,14 @@
 import { createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from "node:crypto";
-import { createUser, fromPublic, fromSeed, Prefix } from "@nats-io/nkeys";
-// Codec is nkeys' own base32 + CRC-16 decoder (typed, no exports map); it turns a checked `U…` key
-// into the 32 raw bytes node:crypto needs. Ed25519 itself runs in node:crypto: ~0.3 ms per verify on
-// the dev VM against ~5 ms for nkeys' pure-JS tweetnacl, which matters when a stranger floods a
-// subject with signed junk.
+import { createUser, fromSeed, Prefix } from "@nats-io/nkeys";
+// nkeys' own base32 + CRC-16 codec (typed, no exports map): seeds and keys to the raw bytes node:crypto needs.
 import { Codec } from "@nats-io/nkeys/lib/codec.js";
+import { userKeyBytes as rawUserKey } from "../shared/nkey-shape.ts";
+// Ed25519 runs in node:crypto: ~0.3 ms per verify on the dev VM against ~5 ms for nkeys' pure-JS
+// tweetnacl, which matters when a stranger floods a subject with signed junk. The key-shape checks
+// live in shared/nkey-shape.ts (config validation needs them too); re-exported for trust's callers.
+export { isAccountPublicKey, isUserPublicKey } from "../shared/nkey-shape.ts";
 
 const enc = new TextEncoder();
-
-/** `U` + 55 base32 characters whose prefix byte and CRC-16 check out. */
-export function isUserPublicKey(value: string): boolean {
-  return rawUserKey(value) !== undefined;
-}
-
-/** An account NKEY (`A…`, 56 characters, CRC-checked). */
-export function isAccountPublicKey(value: string): boolean {
-  if (!/^A[A-Z2-7]{55}$/.test(value)) return false;
-  try {
-    fromPublic(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function rawUserKey(value: string): Uint8Array | undefined {
-  if (!/^U[A-Z2-7]{55}$/.test(value)) return undefined;
-  try {
-    return Codec.decode(Prefix.User, enc.encode(value));
-  } catch {
-    return undefined;
-  }
-}
 
 /** Few distinct keys verify here (configured callers, peers); keep their KeyObjects. */
 const keyCache = new Map<string, KeyObject>();

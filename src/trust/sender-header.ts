@@ -7,7 +7,7 @@
  * parsed strictly: anything §13.5.1 calls malformed is a MalformedSender (→ 400); an unknown `v`
  * makes the header count as absent.
  */
-import { isAccountPublicKey, isUserPublicKey } from "./nkey.ts";
+import { isSenderAccount, isUserPublicKey } from "../shared/nkey-shape.ts";
 
 export const AGENT_SENDER_HEADER = "Agent-Sender";
 export const SIGNED_INPUT_TAG = "AGENT-SENDER-V1";
@@ -36,15 +36,8 @@ export class MalformedSender extends Error {
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const NONCE = /^[A-Za-z0-9_-]{1,64}$/;
 const SUBJECT = /^[^\s.\x00-\x1f\x7f]+(\.[^\s.\x00-\x1f\x7f]+)*$/;
-const ACCOUNT_NAME = /^([A-Za-z0-9_-]+|\$G)$/;
 /** 64 signature bytes are 86 base64url characters without padding. */
 const SIG = /^[A-Za-z0-9_-]{86}$/;
-
-/** §13.3: an NKEY account (CRC-checked when it has the NKEY shape), a config-file account name, or `$G`. */
-export function isSenderAccount(account: string): boolean {
-  if (/^A[A-Z2-7]{55}$/.test(account)) return isAccountPublicKey(account);
-  return ACCOUNT_NAME.test(account);
-}
 
 /** Display names: ≤ 64 UTF-16 units, no C0/C1/DEL/U+2028/U+2029, no lone surrogates. */
 export function isSenderName(name: string): boolean {

@@ -4,7 +4,7 @@ import { natsServerPerFile } from "../../test/harness/nats-server.ts";
 import { until } from "../../test/harness/wait.ts";
 import { parseConfig } from "../config/parse.ts";
 import { NatsLink } from "../connection/link.ts";
-import { WakeService } from "../plugin/wake-service.ts";
+import { WakeService } from "./service.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { WakeHost } from "./host.ts";
 

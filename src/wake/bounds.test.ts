@@ -6,7 +6,7 @@ import { Waker } from "./waker.ts";
 import type { WakeHost } from "./host.ts";
 import type { Logger } from "../shared/logger.ts";
 import { parseConfig } from "../config/parse.ts";
-import { WakeService } from "../plugin/wake-service.ts";
+import { WakeService } from "./service.ts";
 import { until } from "../../test/harness/wait.ts";
 
 const logs: string[] = [];

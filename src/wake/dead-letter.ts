@@ -1,7 +1,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { headers, nanos, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
-import { replyProblem } from "../agent-protocol/subjects.ts";
+import { replyProblem } from "../shared/reply-safety.ts";
 import { addReplicated, replicationFields, updateReplication } from "../connection/replication.ts";
 import { answerHeaders } from "../trace/nats.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";

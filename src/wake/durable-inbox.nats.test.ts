@@ -5,7 +5,7 @@ import { headers } from "@nats-io/transport-node";
 import { natsServerPerFile } from "../../test/harness/nats-server.ts";
 import { parseConfig } from "../config/parse.ts";
 import { NatsLink } from "../connection/link.ts";
-import { WakeService } from "../plugin/wake-service.ts";
+import { WakeService } from "./service.ts";
 import type { SystemRuntime } from "./inject.ts";
 import type { Logger } from "../shared/logger.ts";
 import { DurableInbox } from "./durable-inbox.ts";

@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import { replyProblem } from "../agent-protocol/subjects.ts";
+import { replyProblem } from "../shared/reply-safety.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { broadcastQueue, dispatchBroadcast } from "./broadcast.ts";

@@ -69,6 +69,6 @@ test("openclaw security audit (the host's, OpenClaw 2026.9.6) does not run this 
   const run = await h.run(["security", "audit", "--json"], { timeoutMs: 240_000 });
   const out = jsonOut<{ findings: Finding[] }>(run);
   assert.ok(Array.isArray(out.findings) && out.findings.length > 0, "the host's audit ran");
-  // If a later OpenClaw runs plugin collectors, this fails: then the README's note and this test change.
+  // If a later OpenClaw runs plugin collectors, this fails: then the docs' note and this test change.
   assert.deepEqual(out.findings.filter((f) => f.checkId.startsWith("plugins.nats.")), []);
 });

@@ -69,6 +69,7 @@ test("import-config: old nats-wake, nats-eventstore (settings in its own file) a
 
   const dry = await h.runInProcess(["import-config", "--dry-run", "--json"]);
   assert.equal(dry.code, 0, dry.stderr);
+  jsonOut(dry); // --dry-run --json too: one JSON document on stdout
   assert.ok(!h.readConfig().includes('"nats":'), "--dry-run writes nothing");
 
   const run = await h.run(["nats", "import-config", "--json"]);

@@ -140,9 +140,9 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
   });
 
   test("notify_agent, as documented: b's reply reaches the session's channel, with the session's history", async () => {
-    const doc = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const doc = readFileSync(new URL("../../docs/relay.md", import.meta.url), "utf8");
     const example = /notify_agent\(\{\s*sessionKey: "([^"]+)",\s*message: "([^"]+)"\s*\}\)/.exec(doc);
-    assert.ok(example, "README.md has the tool call example");
+    assert.ok(example, "docs/relay.md has the tool call example");
     const message = example[2] ?? "";
     const from = model.requests.length;
     // a's scripted model makes exactly the documented call, with this test's session key
@@ -161,9 +161,9 @@ describe("relay: notify through a real gateway", { timeout: 600_000 }, () => {
   });
 
   test("POST /notify: the documented curl command works and the reply reaches the channel", async () => {
-    const doc = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const doc = readFileSync(new URL("../../docs/relay.md", import.meta.url), "utf8");
     const block = /```bash\n(curl -X POST[\s\S]*?)```/.exec(doc)?.[1];
-    assert.ok(block, "README.md has the curl example");
+    assert.ok(block, "docs/relay.md has the curl example");
     const cmd = block
       .replace("http://127.0.0.1:18789", gw.httpUrl)
       .replace("your-secret-token", TOKEN)

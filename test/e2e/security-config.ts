@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import JSON5 from "json5";
 
-// The README's least-privilege configurations, read from README.md itself so the e2e tests run exactly
-// what the Security section tells operators to run (a config that drifts from the tests cannot pass).
+// The least-privilege configurations of docs/security.md, read from that page itself so the e2e tests run exactly
+// what the Security page tells operators to run (a config that drifts from the tests cannot pass).
 
-const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+const README = readFileSync(new URL("../../docs/security.md", import.meta.url), "utf8");
 
 /** The fenced block of `lang` whose first line contains `marker`. */
 export function readmeBlock(lang: "conf" | "json5", marker: string): string {
@@ -12,16 +12,16 @@ export function readmeBlock(lang: "conf" | "json5", marker: string): string {
     const body = m[1] ?? "";
     if ((body.split("\n")[0] ?? "").includes(marker)) return body;
   }
-  throw new Error(`README.md has no \`\`\`${lang} block starting with a line containing ${JSON.stringify(marker)}`);
+  throw new Error(`docs/security.md has no \`\`\`${lang} block starting with a line containing ${JSON.stringify(marker)}`);
 }
 
-/** A plugin config block of the README, parsed (JSON5, comments and all). */
+/** A plugin config block of docs/security.md, parsed (JSON5, comments and all). */
 export function readmePluginConfig(marker: string): Record<string, unknown> {
   return JSON5.parse(readmeBlock("json5", marker)) as Record<string, unknown>;
 }
 
 /**
- * The README's nats-server authorization block plus one test-only user, `observer`, that can read the
+ * docs/security.md's nats-server authorization block plus one test-only user, `observer`, that can read the
  * DLQ, the event subjects and the JetStream API, and probe the agent protocol. It is how the test looks
  * at what happened; the gateway and the senders never use it.
  */
@@ -35,7 +35,7 @@ export function withObserver(conf: string): string {
     }
     `;
   const at = conf.indexOf("users = [");
-  if (at === -1) throw new Error("the README's nats-server config has no `users = [` list");
+  if (at === -1) throw new Error("docs/security.md's nats-server config has no `users = [` list");
   const insert = at + "users = [".length;
   return `${conf.slice(0, insert)}\n    ${observer}${conf.slice(insert)}`;
 }

@@ -15,9 +15,9 @@ import { newSender } from "../harness/signed.ts";
 import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
 import { readmeBlock, readmePluginConfig, withObserver } from "./security-config.ts";
 
-// The README's configuration (c): two gateways, each with its own NATS user, wake subjects, reply prefix,
+// docs/security.md's configuration (c): two gateways, each with its own NATS user, wake subjects, reply prefix,
 // event stream and signing key; alice (gw-a) and bob (gw-b) ask each other with the nats tool. Both the
-// nats-server config and gw-a's plugin config are read from README.md; gw-b's is gw-a's mirrored.
+// nats-server config and gw-a's plugin config are read from docs/security.md; gw-b's is gw-a's mirrored.
 
 type Answer = { ok: boolean; from?: string; body?: string; error?: string };
 process.env.GW_A_PASSWORD = serverVarPassword();

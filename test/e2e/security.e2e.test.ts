@@ -12,7 +12,7 @@ import { signSender } from "../../src/trust/sender.ts";
 import { agentOf, hasToolResult, lastUserText, toolResultText } from "./relay-script.ts";
 import { readmeBlock, readmePluginConfig, withObserver } from "./security-config.ts";
 
-// Least privilege on a real nats-server: the README's configuration (a) + (b), read from README.md, a real
+// Least privilege on a real nats-server: docs/security.md's configuration (a) + (b), read from that page, a real
 // gateway connected as user "gateway" only, and an outside sender "scheduler" on the legacy `nats` v2
 // client (an implementation this project did not write) with its own user only.
 
@@ -38,7 +38,7 @@ async function request(nc: NatsConnectionV2, subject: string, body: object, opts
   return JSON.parse(new TextDecoder().decode(reply.data)) as Answer;
 }
 
-describe("security: the README's least-privilege nats-server configuration, a real gateway, an outside sender", { timeout: 600_000 }, () => {
+describe("security: docs/security.md's least-privilege nats-server configuration, a real gateway, an outside sender", { timeout: 600_000 }, () => {
   let server: NatsServer;
   let model: ScriptedModel;
   let gw: TestGateway;

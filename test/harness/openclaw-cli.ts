@@ -103,9 +103,15 @@ export function cliConfig(pluginPath: string, natsConfig: object, extra: { hooks
   };
 }
 
-/** The JSON a `--json` command printed (the first `{` to the end: the host may log lines before it). */
+/**
+ * The JSON a `--json` command printed. Strict on purpose (issue #19): stdout must be exactly one JSON
+ * document, logs go to stderr; every `--json` run of the CLI e2e tests goes through here, so a log line
+ * on stdout fails the test that ran the command.
+ */
 export function jsonOut<T = Record<string, unknown>>(run: CliRun): T {
-  const start = run.stdout.indexOf("{");
-  if (start < 0) throw new Error(`no JSON on stdout (code ${run.code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-  return JSON.parse(run.stdout.slice(start)) as T;
+  try {
+    return JSON.parse(run.stdout) as T;
+  } catch (err) {
+    throw new Error(`stdout is not exactly one JSON document (${(err as Error).message}; code ${run.code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  }
 }

@@ -30,7 +30,7 @@ export function registerAudit(nats: CliCommand, cli: NatsCli): void {
         const findings = natsSecurityAudit({ config: cli.host.config, stateDir: root });
         cli.print(flags, formatFindings(findings), { ok: !findings.some((f) => f.severity === "critical"), findings });
         if (findings.some((f) => f.severity === "critical")) {
-          if (!flags.json) cli.err("next: fix the critical settings above (README, Security)");
+          if (!flags.json) cli.err("next: fix the critical settings above (docs/security.md)");
           cli.fail(1);
         }
       }),

@@ -1,7 +1,7 @@
 import { Type } from "typebox";
 import { AGENT_ID_PATTERN } from "../../shared/session-key.ts";
 import { CredentialsSchema } from "./connection.ts";
-import { AgentId, JS_NAME_PATTERN, Placement, Replicas, Subject, Url } from "./primitives.ts";
+import { AgentId, JS_NAME_PATTERN, Placement, Replicas, Subject, subject, Url } from "./primitives.ts";
 
 // The event store and memory read back from it: what is recorded where, and what a session is given.
 
@@ -9,49 +9,49 @@ export const AgentStreamSchema = Type.Object(
   {
     url: Type.Optional(Url),
     credentials: Type.Optional(CredentialsSchema),
-    streamName: Type.Optional(Type.String({ minLength: 1, pattern: JS_NAME_PATTERN })),
-    subjectPrefix: Type.Optional(Subject),
+    streamName: Type.Optional(Type.String({ description: "this agent's own stream (on the default server it needs its own subjectPrefix too)", minLength: 1, pattern: JS_NAME_PATTERN })),
+    subjectPrefix: Type.Optional(subject("this agent's own subject prefix")),
   },
   { additionalProperties: false },
 );
 
 export const EventsSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: true }),
-    subjectPrefix: Type.String({ minLength: 1, pattern: "^[^\\s*>]+$", default: "openclaw.events" }),
-    streamName: Type.String({ minLength: 1, pattern: JS_NAME_PATTERN, default: "openclaw-events" }),
-    duplicateWindowMs: Type.Integer({ minimum: 1000, default: 120_000 }),
+    enabled: Type.Boolean({ description: "the event store", default: true }),
+    subjectPrefix: Type.String({ description: "events go to <subjectPrefix>.<agent>.<type>", minLength: 1, pattern: "^[^\\s*>]+$", default: "openclaw.events" }),
+    streamName: Type.String({ description: "the events stream", minLength: 1, pattern: JS_NAME_PATTERN, default: "openclaw-events" }),
+    duplicateWindowMs: Type.Integer({ description: "JetStream dedup window (never longer than maxAgeHours)", minimum: 1000, default: 120_000 }),
     replicas: Type.Optional(Replicas),
     placement: Type.Optional(Placement),
     retention: Type.Object(
       {
-        maxMessages: Type.Integer({ minimum: -1, default: -1 }),
-        maxBytes: Type.Integer({ minimum: -1, default: -1 }),
+        maxMessages: Type.Integer({ description: "stream limit; -1 = unlimited", minimum: -1, default: -1 }),
+        maxBytes: Type.Integer({ description: "stream limit; -1 = unlimited", minimum: -1, default: -1 }),
         maxAgeHours: Type.Number({ minimum: 0, default: 0, description: "0 = forever" }),
       },
       { additionalProperties: false, default: {} },
     ),
     capture: Type.Object(
       {
-        llmContent: Type.Boolean({ default: false }),
-        messageContent: Type.Boolean({ default: true }),
+        llmContent: Type.Boolean({ description: "record prompt and completion text in LLM events", default: false }),
+        messageContent: Type.Boolean({ description: "record message text in msg.*, turn.* and wake.in events", default: true }),
         toolContent: Type.Boolean({ default: false, description: "record tool parameters and results in tool.call / tool.result events" }),
         maxToolContentBytes: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16_384, description: "larger tool parameters or results are recorded as their size only" }),
       },
       { additionalProperties: false, default: {} },
     ),
-    includeHooks: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-    excludeHooks: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-    allow: Type.Array(Subject, { default: [] }),
-    block: Type.Array(Subject, { default: [] }),
+    includeHooks: Type.Array(Type.String({ minLength: 1 }), { description: "record only these, by hook name (llm_input) or event type (llm.input); [] = all", default: [] }),
+    excludeHooks: Type.Array(Type.String({ minLength: 1 }), { description: "never record these, by hook name or event type", default: [] }),
+    allow: Type.Array(Subject, { description: "subject filters with wildcards; when set, only matching events are recorded", default: [] }),
+    block: Type.Array(Subject, { description: "subject filters with wildcards; block wins over allow", default: [] }),
     spool: Type.Object(
       {
-        maxBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024 }),
-        inFlight: Type.Integer({ minimum: 1, maximum: 10_000, default: 512 }),
+        maxBytes: Type.Integer({ description: "local spool bound; the oldest events are dropped (and counted) when full", minimum: 1024, default: 256 * 1024 * 1024 }),
+        inFlight: Type.Integer({ description: "publish window: events awaiting their JetStream ack", minimum: 1, maximum: 10_000, default: 512 }),
       },
       { additionalProperties: false, default: {} },
     ),
-    agents: Type.Record(Type.String({ pattern: AGENT_ID_PATTERN }), AgentStreamSchema, { default: {} }),
+    agents: Type.Record(Type.String({ pattern: AGENT_ID_PATTERN }), AgentStreamSchema, { description: "per-agent stream and connection: events.agents.<id>.{url,credentials,streamName,subjectPrefix}", default: {} }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -66,11 +66,10 @@ const EventType = Type.String({ minLength: 1, pattern: "^[A-Za-z0-9_-]+(\\.[A-Za
 /** Per-agent memory overrides (`memory.agents.<id>`); unset fields fall back to the `memory.*` values. */
 export const MemoryAgentSchema = Type.Object(
   {
-    enabled: Type.Optional(Type.Boolean()),
+    enabled: Type.Optional(Type.Boolean({ description: "per-agent override of memory.enabled" })),
     scope: Type.Optional(scope()),
-    everyTurn: Type.Optional(Type.Boolean()),
-    /** Other agents' event subjects (agent tokens, e.g. a shared "team" token) this agent may read. */
-    read: Type.Optional(Type.Array(AgentId)),
+    everyTurn: Type.Optional(Type.Boolean({ description: "per-agent override of memory.everyTurn" })),
+    read: Type.Optional(Type.Array(AgentId, { description: "other agents' event subjects (agent tokens, e.g. a shared team token) this agent may read" })),
   },
   { additionalProperties: false },
 );
@@ -93,12 +92,12 @@ export const MemorySchema = Type.Object(
     search: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: "the event_search tool" }),
-        maxResults: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+        maxResults: Type.Integer({ description: "results event_search returns at most", minimum: 1, maximum: 100, default: 10 }),
         corpus: Type.Boolean({ default: true, description: "also answer the host's memory_search (corpus supplement)" }),
       },
       { additionalProperties: false, default: {} },
     ),
-    agents: Type.Record(Type.String({ pattern: AGENT_ID_PATTERN }), MemoryAgentSchema, { default: {} }),
+    agents: Type.Record(Type.String({ pattern: AGENT_ID_PATTERN }), MemoryAgentSchema, { description: "per-agent overrides; unset fields fall back to the memory.* values", default: {} }),
   },
   { additionalProperties: false, default: {} },
 );

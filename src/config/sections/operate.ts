@@ -17,22 +17,22 @@ export const AlertmanagerRouteSchema = Type.Object(
 export const AlertmanagerSchema = Type.Object(
   {
     authToken: Type.Optional(Type.String({ minLength: 16, description: "bearer token (or basic-auth password) for POST <alertmanager.path>; without it the receiver is off" })),
-    path: Type.String({ pattern: "^/[A-Za-z0-9/_-]*$", default: "/alertmanager" }),
+    path: Type.String({ description: "HTTP path of POST /alertmanager on the gateway's own server", pattern: "^/[A-Za-z0-9/_-]*$", default: "/alertmanager" }),
     agent: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN, description: "agent woken when no route matches; default: defaultAgent" })),
     routes: Type.Array(AlertmanagerRouteSchema, { default: [], description: "first match wins; a route names agent or sessionKey" }),
-    severityLabel: Type.String({ minLength: 1, default: "severity" }),
+    severityLabel: Type.String({ description: "which label carries the severity", minLength: 1, default: "severity" }),
     priorityLabel: Type.String({ minLength: 1, default: "openclaw_priority", description: "per-alert override: an alert with this label (urgent|normal|low) gets that priority" }),
     priorities: Type.Record(Type.String({ minLength: 1 }), PriorityValue, {
       default: { critical: "urgent", page: "urgent", error: "normal", warning: "normal", info: "low" },
       description: "severity label value → wake priority",
     }),
-    defaultPriority: Type.Union([Type.Literal("urgent"), Type.Literal("normal"), Type.Literal("low")], { default: "normal" }),
+    defaultPriority: Type.Union([Type.Literal("urgent"), Type.Literal("normal"), Type.Literal("low")], { description: "priority for unknown severities", default: "normal" }),
     resolvedPriority: Type.Union([Type.Literal("same"), Type.Literal("urgent"), Type.Literal("normal"), Type.Literal("low")], {
       default: "same",
       description: "priority of the resolved note; same = the priority the group fired with",
     }),
-    maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
-    maxAlertsInText: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
+    maxBodyBytes: Type.Integer({ description: "webhook size limit", minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
+    maxAlertsInText: Type.Integer({ description: "alerts listed per wake", minimum: 1, maximum: 500, default: 20 }),
     stateRetentionHours: Type.Number({ minimum: 1, default: 168, description: "forget a group this long after its last notification" }),
   },
   { additionalProperties: false, default: {} },
@@ -41,8 +41,8 @@ export const AlertmanagerSchema = Type.Object(
 export const DashboardSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: "serve the dashboard (gateway auth) and offer it as a Control UI tab" }),
-    path: Type.String({ pattern: "^/[A-Za-z0-9_-]+$", default: "/nats-dashboard" }),
-    refreshMs: Type.Integer({ minimum: 1000, maximum: 60_000, default: 3000 }),
+    path: Type.String({ description: "where the dashboard is served (its data API is <path>-api)", pattern: "^/[A-Za-z0-9_-]+$", default: "/nats-dashboard" }),
+    refreshMs: Type.Integer({ description: "how often the page refreshes", minimum: 1000, maximum: 60_000, default: 3000 }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -7,6 +7,8 @@ export const NATS_URL_PATTERN = "^(nats|tls|ws|wss)://[^\\s]+$";
 const SUBJECT_PATTERN = "^[^\\s]+$";
 
 export const Subject = Type.String({ minLength: 1, pattern: SUBJECT_PATTERN });
+/** A subject with its own description (the generated docs/configuration.md shows it). */
+export const subject = (description: string) => Type.String({ minLength: 1, pattern: SUBJECT_PATTERN, description });
 export const Url = Type.String({ pattern: NATS_URL_PATTERN, description: "nats://, tls://, ws:// or wss:// URL; several may be comma-separated" });
 export const AgentId = Type.String({ pattern: AGENT_ID_PATTERN });
 /** A JetStream stream or consumer name: no subject tokens or wildcards. */
@@ -18,8 +20,8 @@ export const Replicas = Type.Integer({ minimum: 1, maximum: 5, description: "cop
 /** Where in a (super)cluster a stream's replicas are placed; passed through to the stream config. */
 export const Placement = Type.Object(
   {
-    cluster: Type.Optional(Type.String({ minLength: 1, pattern: "^[^\\s]+$" })),
-    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: "^[^\\s,]+$" }), { maxItems: 16 })),
+    cluster: Type.Optional(Type.String({ minLength: 1, pattern: "^[^\\s]+$", description: "the cluster (of a supercluster) that holds the stream's replicas" })),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: "^[^\\s,]+$" }), { maxItems: 16, description: "server tags every replica's server must have (server_tags in nats-server.conf)" })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: "where on a cluster the stream's replicas go (passed through to the stream config)" },
 );

@@ -24,14 +24,18 @@ export const RelaySchema = Type.Object(
   {
     authToken: Type.Optional(Type.String({ minLength: 16, description: "bearer token for POST /notify (caller \"http\"); without it and relay.tokens the endpoint is off" })),
     tokens: Type.Optional(Type.Record(CallerId, Type.String({ minLength: 16 }), { description: "per-caller bearer tokens for POST /notify: {\"<caller>\": \"<token>\"}" })),
-    path: Type.String({ pattern: "^/[A-Za-z0-9/_-]*$", default: "/notify" }),
-    allowedTargets: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 })))),
-    timeoutMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000 }),
+    path: Type.String({ description: "HTTP path of POST /notify on the gateway's own server", pattern: "^/[A-Za-z0-9/_-]*$", default: "/notify" }),
+    allowedTargets: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 })), {
+        description: "{\"<caller>\": [\"agent:broker:*\", …]}: session keys each caller may target; unset = all allowed; a caller without an entry is refused when set",
+      }),
+    ),
+    timeoutMs: Type.Integer({ description: "how long a relayed turn may take (also agent-protocol prompts)", minimum: 1000, maximum: 3_600_000, default: 120_000 }),
     maxTimeoutMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 600_000, description: "largest timeoutMs a caller may ask for" }),
     maxConcurrent: Type.Integer({ minimum: 1, maximum: 1000, default: 8, description: "relay turns running at once in this gateway" }),
     maxConcurrentPerSession: Type.Integer({ minimum: 1, maximum: 100, default: 1, description: "relay turns running at once in one target session" }),
     trustUnsignedCallers: Type.Boolean({ default: false, description: "let NATS callers without a trusted signature have turns (expectReply / deliver)" }),
-    callers: Type.Record(CallerId, RelayCallerSchema, { default: {} }),
+    callers: Type.Record(CallerId, RelayCallerSchema, { description: "trusted signers: relay.callers.<caller>.publicKey (user NKEY U…) authenticates caller <caller> by its Agent-Sender signature; with agents, a gateway key that speaks for those agents", default: {} }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -54,7 +58,7 @@ export const AgentProtocolSchema = Type.Object(
     owner: Type.String({ pattern: PROTOCOL_TOKEN, default: "default", description: "the owner token: agents.prompt.oc.<owner>.<name>" }),
     agents: Type.Optional(Type.Array(Type.String({ pattern: AGENT_ID_PATTERN }), { description: "agent ids to register; default every agent this gateway hosts" })),
     names: Type.Record(Type.String({ pattern: AGENT_ID_PATTERN }), Type.String({ pattern: PROTOCOL_TOKEN }), { default: {}, description: "instance name per agent id (default: the agent id)" }),
-    heartbeatIntervalS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
+    heartbeatIntervalS: Type.Integer({ description: "heartbeat cadence", minimum: 1, maximum: 3600, default: 30 }),
     keepAliveS: Type.Integer({ minimum: 1, maximum: 30, default: 20, description: "send a status ack after this many quiet seconds during a turn" }),
     maxPayload: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*(B|KB|MB|GB)$", description: "largest prompt request advertised and accepted; default and ceiling: the server's max_payload" })),
     minSenderTrust: Type.Union([Type.Literal("any"), Type.Literal("signed")], { default: "any", description: "signed: serve only prompts with a valid Agent-Sender signature (spec §13)" }),

@@ -3,12 +3,12 @@ import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { runStopSteps, type StopStep } from "../shared/stop-steps.ts";
-import { deadLetters, ensureDeadLetterStream, refusedReplies } from "../wake/dead-letter.ts";
-import { WakeDispatcher } from "../wake/dispatcher.ts";
-import { DurableInbox } from "../wake/durable-inbox.ts";
-import { Hosting } from "../wake/hosting.ts";
-import type { SystemRuntime } from "../wake/inject.ts";
-import { subscribeWake } from "../wake/subscriber.ts";
+import { deadLetters, ensureDeadLetterStream, refusedReplies } from "./dead-letter.ts";
+import { WakeDispatcher } from "./dispatcher.ts";
+import { DurableInbox } from "./durable-inbox.ts";
+import { Hosting } from "./hosting.ts";
+import type { SystemRuntime } from "./inject.ts";
+import { subscribeWake } from "./subscriber.ts";
 
 /**
  * Inbound side: core subscriptions, or the durable JetStream inbox when `inbox.durable` is on (plus the
