@@ -47,7 +47,7 @@ test("openclaw nats audit: unsigned callers, no allowedTargets, a short token, p
     "warn plugins.nats.trust.seed_file_readable",
   ]);
   assert.ok(out.findings.every((f) => f.remediation), "every finding says how to fix it");
-  const text = await h.run(["nats", "audit"]);
+  const text = await h.runInProcess(["audit"]); // the real CLI ran the --json form above
   assert.equal(text.code, 1);
   assert.match(text.stdout, /^CRITICAL plugins\.nats\.relay\.unsigned_callers: NATS relay open to unsigned callers$/m);
   assert.match(text.stdout, /nats:\/\/\*\*\*@10\.20\.30\.40:4222/);
@@ -59,7 +59,7 @@ test("openclaw nats audit: unsigned callers, no allowedTargets, a short token, p
 
 test("openclaw nats audit: a safe config has no finding and exits 0", async () => {
   const h = home({ url: "tls://nats.example.com:4222", relay: { authToken: "a-long-random-token-0123456789abcdef", allowedTargets: { scheduler: ["agent:support:*"] } } });
-  const run = await h.run(["nats", "audit"]);
+  const run = await h.runInProcess(["audit"]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /nats security audit: no risky settings found/);
 });

@@ -52,12 +52,17 @@ function home(natsConfig: object, extra: Parameters<typeof cliConfig>[2] = {}): 
   return h;
 }
 
-/** Runs doctor with --json (and, with `text`, also without, to check what a person reads). */
-async function doctor(h: OpenClawHome, args: string[] = [], opts: { env?: Record<string, string>; text?: boolean } = {}): Promise<{ code: number | null; out: Doctor; text: string }> {
-  const json = await h.run(["nats", "doctor", "--json", ...args], { env: opts.env });
+/**
+ * Runs doctor with --json (and, with `text`, also without, to check what a person reads). With `real`
+ * through the real `openclaw` CLI (a Node process that loads the host and the plugin, ~6 CPU-s);
+ * otherwise the same command code in-process with this home's config and env (OpenClawHome.runInProcess).
+ */
+async function doctor(h: OpenClawHome, args: string[] = [], opts: { env?: Record<string, string>; text?: boolean; real?: boolean } = {}): Promise<{ code: number | null; out: Doctor; text: string }> {
+  const run = (a: string[]) => (opts.real ? h.run(["nats", ...a], { env: opts.env }) : h.runInProcess(a, { env: opts.env }));
+  const json = await run(["doctor", "--json", ...args]);
   let text = json.stdout + json.stderr;
   if (opts.text) {
-    const human = await h.run(["nats", "doctor", ...args], { env: opts.env });
+    const human = await run(["doctor", ...args]);
     assert.equal(human.code, json.code, "--json and text agree on the exit code");
     assert.match(human.stdout, /fail(ed)?, \d+ warning/);
     text += human.stdout + human.stderr;
@@ -98,7 +103,7 @@ test("doctor: a stream with another storage type fails (must be recreated); othe
 
 test("doctor: a user without subscribe/publish permission on the plugin's subjects fails both, naming the subjects", async () => {
   const h = home({ url: authServer.url, credentials: { user: "limited", pass: "limited-pass-Wd4" } });
-  const { code, out, text } = await doctor(h, [], { text: true });
+  const { code, out, text } = await doctor(h, [], { text: true, real: true });
   assert.equal(code, 1);
   const sub = byTitle(out, "subscribe permission");
   assert.equal(sub.status, "fail");
@@ -127,7 +132,7 @@ test("doctor: a spool left by an earlier run is a backlog with its age; a skewed
   spool.close();
   // Five minutes ahead here: what a machine without NTP drifts into.
   const skew = { NODE_OPTIONS: "--import=data:text/javascript,const%20n%3DDate.now%3BDate.now%3D()%3D%3En()%2B300000%3B" };
-  const { code, out } = await doctor(h, [], { env: skew });
+  const { code, out } = await doctor(h, [], { env: skew, real: true }); // NODE_OPTIONS shifts the CLI process's clock
   const sp = byTitle(out, "spool");
   assert.equal(sp.status, "warn");
   assert.match(sp.detail, /^2 event\(s\) from an earlier run wait in .*event-spool\.sqlite, the oldest for (10|1[0-9]) min/);

@@ -51,12 +51,17 @@ function home(natsConfig: object, extra: Parameters<typeof cliConfig>[2] = {}): 
   return h;
 }
 
-/** Runs doctor with --json (and, with `text`, also without, to check what a person reads). */
-async function doctor(h: OpenClawHome, args: string[] = [], opts: { env?: Record<string, string>; text?: boolean } = {}): Promise<{ code: number | null; out: Doctor; text: string }> {
-  const json = await h.run(["nats", "doctor", "--json", ...args], { env: opts.env });
+/**
+ * Runs doctor with --json (and, with `text`, also without, to check what a person reads). With `real`
+ * through the real `openclaw` CLI (a Node process that loads the host and the plugin, ~6 CPU-s);
+ * otherwise the same command code in-process with this home's config and env (OpenClawHome.runInProcess).
+ */
+async function doctor(h: OpenClawHome, args: string[] = [], opts: { env?: Record<string, string>; text?: boolean; real?: boolean } = {}): Promise<{ code: number | null; out: Doctor; text: string }> {
+  const run = (a: string[]) => (opts.real ? h.run(["nats", ...a], { env: opts.env }) : h.runInProcess(a, { env: opts.env }));
+  const json = await run(["doctor", "--json", ...args]);
   let text = json.stdout + json.stderr;
   if (opts.text) {
-    const human = await h.run(["nats", "doctor", ...args], { env: opts.env });
+    const human = await run(["doctor", ...args]);
     assert.equal(human.code, json.code, "--json and text agree on the exit code");
     assert.match(human.stdout, /fail(ed)?, \d+ warning/);
     text += human.stdout + human.stderr;
@@ -72,7 +77,7 @@ const byTitle = (d: Doctor, title: string): Check => {
 
 test("doctor: a healthy setup passes every check, exit 0", async () => {
   const h = home({ url: authServer.url, credentials: { user: "full", pass: PASSWORD } }, { hooks: { allowConversationAccess: true }, top: { tools: { toolSearch: false } } });
-  const { code, out, text } = await doctor(h, [], { text: true });
+  const { code, out, text } = await doctor(h, [], { text: true, real: true });
   assert.equal(code, 0, text);
   assert.equal(out.ok, true);
   for (const title of ["config", "server", "credentials", "jetstream", "subscribe permission", "publish permission", "clock", "conversation access", "tool search", "spool"]) {
@@ -104,7 +109,7 @@ test("doctor: wrong credentials fail as credentials (the server answered), with 
 
 test("doctor: nothing listening fails as server, and a password in --url is redacted", async () => {
   const h = home({ url: authServer.url });
-  const { code, out, text } = await doctor(h, ["--url", "nats://full:url-pass-Xy3@127.0.0.1:1"], { text: true });
+  const { code, out, text } = await doctor(h, ["--url", "nats://full:url-pass-Xy3@127.0.0.1:1"], { text: true, real: true });
   assert.equal(code, 1);
   const server = byTitle(out, "server");
   assert.equal(server.status, "fail");
