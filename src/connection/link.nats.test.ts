@@ -23,3 +23,19 @@ test("user/pass auth: a wrong password is retried and logged without the secret;
   await good.stop();
   await server.stop();
 });
+
+test("stop() while the first connect keeps failing ends the connect loop (no retry left running)", async () => {
+  const server = await NatsServer.start({ jetstream: false });
+  const url = server.url;
+  await server.stop(); // nothing listens there now: every attempt is refused
+  const logs: string[] = [];
+  const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m) };
+  const link = new NatsLink({ url, reconnect: { maxAttempts: -1, delayMs: 50, maxDelayMs: 100 }, name: "t" }, log);
+  const loop = link.start();
+  await assert.rejects(link.ready(500), /not connected/);
+  await link.stop();
+  // Before the fix connect() retried the first connect itself, forever, and this never settled.
+  const ended = await Promise.race([loop.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5000).unref())]);
+  assert.equal(ended, true, "the connect loop ended after stop()");
+  assert.equal(logs.filter((l) => l.startsWith("nats: cannot connect")).length, 1, `one line for one repeated failure:\n${logs.join("\n")}`);
+});

@@ -24,6 +24,8 @@ export class NatsLink {
   private readonly log: Logger;
   private nc: NatsConnection | undefined;
   private stopping = false;
+  /** Ends the wait between two connect attempts (set while connectLoop() waits). */
+  private wakeRetry: (() => void) | undefined;
   private readonly onConnectHandlers = new Set<ConnectHandler>();
   private readonly state: LinkStatus = { connected: false, server: undefined, connects: 0, disconnects: 0, reconnects: 0, lastError: undefined };
   private readonly backoff;
@@ -90,7 +92,10 @@ export class NatsLink {
       servers,
       name: this.settings.name,
       maxReconnectAttempts: maxAttempts,
-      waitOnFirstConnect: true,
+      // No waitOnFirstConnect: with it, a first connect that never succeeds retries inside connect()
+      // forever, and nothing can cancel it — a stop() during it left that loop (and the process) running.
+      // Each connect() is one pass over the servers; connectLoop() retries with the backoff and ends on stop.
+      waitOnFirstConnect: false,
       reconnectDelayHandler: () => this.backoff.next(),
       ...(this.settings.inboxPrefix ? { inboxPrefix: this.settings.inboxPrefix } : {}),
       ...authOptions({ credentials, tls: this.settings.tls }),
@@ -99,9 +104,10 @@ export class NatsLink {
 
   private async connectLoop(generation: number): Promise<void> {
     const target = serverList(this.settings.url).map(redactUrl).join(",");
-    // waitOnFirstConnect makes the client retry the first connect itself; this loop only
-    // covers a configuration the client gives up on (maxAttempts reached, auth rejected).
+    // The first connect is retried here (see options()); once connected the client reconnects itself,
+    // and this loop starts over only when it gives up (maxAttempts reached, auth rejected).
     const over = (): boolean => this.stopping || generation !== this.generation;
+    let logged: string | undefined;
     while (!over()) {
       try {
         const opts = this.options();
@@ -120,9 +126,23 @@ export class NatsLink {
         this.log.warn(`nats: connection to ${target} closed (${this.state.lastError}); starting over`);
       } catch (err) {
         this.state.lastError = this.redact(errorMessage(err));
-        this.log.warn(`nats: cannot connect to ${target}: ${this.state.lastError}`);
+        // One line per distinct failure, not one per retry (a server that is down for an hour).
+        if (this.state.lastError !== logged) this.log.warn(`nats: cannot connect to ${target}: ${this.state.lastError}`);
+        logged = this.state.lastError;
       }
-      await new Promise((r) => setTimeout(r, this.backoff.next()));
+      if (over()) return;
+      // A stop() ends this wait at once, so a stopped link holds no timer.
+      await new Promise<void>((r) => {
+        const timer = setTimeout(() => {
+          this.wakeRetry = undefined;
+          r();
+        }, this.backoff.next());
+        this.wakeRetry = () => {
+          clearTimeout(timer);
+          this.wakeRetry = undefined;
+          r();
+        };
+      });
     }
   }
 
@@ -174,6 +194,7 @@ export class NatsLink {
   async stop(): Promise<void> {
     this.stopping = true;
     this.started = undefined;
+    this.wakeRetry?.();
     const nc = this.nc;
     this.nc = undefined;
     this.state.connected = false;

@@ -164,8 +164,10 @@ describe("agent protocol against a real gateway", { timeout: 600_000 }, () => {
     assert.equal(s.types[0], "status:ack");
     assert.equal(s.errors.length, 0);
     assert.deepEqual(published, ["tool t-tool"]);
-    // the host (2026.9.6) streams the visible reply; the text that came with the tool call is not part of it
-    assert.equal(s.text, "Published, done.");
+    // The reply that follows the tool call ends the stream. The host (2026.9.6) sometimes also streams
+    // the text that came with the tool call ("Let me publish that."), sometimes not (seen both ways
+    // under load); the tool call itself is never part of the text.
+    assert.match(s.text, /^(Let me publish that\.\n\n)?Published, done\.$/);
   });
 
   test("each caller has its own session: what one caller said never reaches another's turn", async () => {
