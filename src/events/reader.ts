@@ -41,7 +41,7 @@ export interface ReadEvent {
   problem?: string;
   /** The raw message body. */
   data: Uint8Array;
-  /** The stored message's headers (Nats-Msg-Id, traceparent), when it has any. */
+  /** The stored message's headers (Nats-Msg-Id, traceparent), if it carries headers. */
   headers?: MsgHdrs;
 }
 
