@@ -106,7 +106,7 @@ describe("security (c): two gateways on least privilege whose agents talk to eac
       const h = headers();
       h.set("traceparent", `00-${traceId}-00f067aa0ba902b7-01`);
       h.set("tracestate", "tester=t1");
-      const receipt = await sender.request("agent.alice.inbox", JSON.stringify({ from: "tracer", body: "ASK bob Are you there? (c-trace)", priority: "urgent" }), { headers: h, timeout: 10_000 });
+      const receipt = await sender.request("agent.alice.inbox", JSON.stringify({ from: "tracer", body: "ASK bob Are you there? (c-trace)", priority: "urgent" }), { headers: h, timeout: 60_000 }); // the receipt follows the host's commit: seconds on a loaded machine
       assert.equal((receipt.json() as { ok: boolean }).ok, true, receipt.string());
       assert.equal(receipt.headers?.get("traceparent").slice(0, 35), `00-${traceId}`, "the receipt continues the sender's trace");
       await model.waitFor((r) => agentOf(r) === "alice" && hasToolResult(r) && toolResultText(r).includes("c-trace"), 240_000);

@@ -27,7 +27,7 @@ test("npm start: starts its own nats-server when none answers, and a wake reache
     await waitFor(/openclaw-nats is running/, 120_000);
     assert.match(out, new RegExp(`start: started nats-server \\(JetStream in ${join(home, "nats", "server", "data")}\\) at ${natsUrl}`));
     const nc = await connect({ servers: natsUrl });
-    const receipt = await nc.request("agent.main.inbox", JSON.stringify({ from: "readme", body: "hello from the start test", priority: "urgent" }), { timeout: 5000 });
+    const receipt = await nc.request("agent.main.inbox", JSON.stringify({ from: "readme", body: "hello from the start test", priority: "urgent" }), { timeout: 60_000 });
     assert.equal(receipt.json<{ ok: boolean }>().ok, true);
     await nc.close();
     await waitFor(/demo-model ◀ Demo model: I was woken by URGENT from readme: hello from the start test/, 60_000);

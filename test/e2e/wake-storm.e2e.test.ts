@@ -98,7 +98,7 @@ describe("storms and loops through a real gateway", () => {
     const dlq = stack.nc.subscribe("openclaw.nats.dlq", { max: 1 });
     const h = headers();
     h.set("OpenClaw-Hops", "5");
-    const reply = await stack.nc.request("agent.a.inbox", JSON.stringify({ from: "b", body: "looping", priority: "urgent" }), { timeout: 10_000, headers: h });
+    const reply = await stack.nc.request("agent.a.inbox", JSON.stringify({ from: "b", body: "looping", priority: "urgent" }), { timeout: 60_000, headers: h });
     const r = reply.json<{ ok: boolean; error: string }>();
     assert.equal(r.ok, false);
     assert.match(r.error, /hop limit reached: this message is hop 5, maxHops is 4/);

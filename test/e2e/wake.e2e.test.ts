@@ -24,7 +24,7 @@ describe("wake through a real gateway", () => {
   after(() => stack?.stop());
 
   test("an urgent message reaches the model prompt as a system event", async () => {
-    const reply = await nc.request("agent.main.inbox", JSON.stringify({ from: "alertmanager", body: "Service X is down (urgent-1)", priority: "urgent" }), { timeout: 5000 });
+    const reply = await nc.request("agent.main.inbox", JSON.stringify({ from: "alertmanager", body: "Service X is down (urgent-1)", priority: "urgent" }), { timeout: 60_000 });
     assert.deepEqual(reply.json(), { ok: true, sessionKey: "agent:main:main", priority: "urgent", queued: true });
     const req = await model.waitFor((r) => promptText(r).includes("[URGENT from alertmanager] Service X is down (urgent-1)"), 240_000);
     assert.ok(req);
