@@ -16,7 +16,7 @@ import { registerMetrics } from "./src/metrics/register.ts";
 import { runtimeMetricsSources } from "./src/plugin/metrics-sources.ts";
 import { natsSecurityAudit } from "./src/trust/audit.ts";
 import { pluginStateDir } from "./src/shared/paths.ts";
-import { hostedAgentIds } from "./src/wake/hosting.ts";
+import { hostedAgentIds } from "./src/shared/hosted-agents.ts";
 import { wakeHost } from "./src/wake/host.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 
