@@ -7,7 +7,7 @@ import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { recordWakes, registerEventHooks } from "./src/events/hooks.ts";
 import { registerCustomEvents } from "./src/events/register-custom.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
-import { registerStatus } from "./src/plugin/register-status.ts";
+import { registerStatus, runtimeStatusSources } from "./src/plugin/register-status.ts";
 import { registerNatsTool } from "./src/plugin/register-tool.ts";
 import { acquireRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
@@ -56,14 +56,7 @@ export default definePluginEntry({
       registerCustomEvents(api, events, log);
     }
     if (rt.memory) registerMemory(api, rt.memory, log);
-    registerStatus(api, {
-      url: cfg.url,
-      link: () => rt.link.status(),
-      wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, ...rt.wake.status(), lifecycle: rt.lifecycle(), handoff: rt.wake.dispatcher.handoff.counts, turns: rt.wake.dispatcher.handoff.waker.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary(), hostMicros: rt.wake.dispatcher.hostMicros.summary() }),
-      events: events && (() => events.status()),
-      agentProtocol: rt.agentProtocol && (() => rt.agentProtocol?.status()),
-      trust: () => rt.trust.status(),
-    });
+    registerStatus(api, runtimeStatusSources(rt));
 
     api.registerService({
       id: "nats",

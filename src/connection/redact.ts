@@ -1,6 +1,7 @@
 /**
  * Redaction: the one home for hiding credentials in text (URLs' user-info, known secrets), in log lines
- * (redactingLogger) and in config printed by the CLI (redactConfig). Nothing else matches user-info.
+ * (redactingLogger) and in config printed by the CLI (redactConfig). Turning user-info into credentials
+ * is connection/options.ts takeUserInfo's.
  */
 
 /** `scheme://user-info@`: the user-info is what gets hidden (`[^@/\s,]`: it stops at a list's comma). */
