@@ -7,16 +7,16 @@ import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
 import { recordWakes, registerEventHooks } from "./src/events/hooks.ts";
 import { registerCustomEvents } from "./src/events/register-custom.ts";
 import { loadConfig } from "./src/plugin/load-config.ts";
-import { registerStatus } from "./src/plugin/register-status.ts";
+import { registerStatus, runtimeStatusSources } from "./src/plugin/register-status.ts";
 import { registerNatsTool } from "./src/plugin/register-tool.ts";
-import { acquireRuntime, type RuntimeClaim } from "./src/plugin/shared-runtime.ts";
+import { acquireRuntime } from "./src/plugin/shared-runtime.ts";
 import { registerRelay } from "./src/relay/register.ts";
 import { registerMemory } from "./src/memory/register.ts";
 import { registerMetrics } from "./src/metrics/register.ts";
 import { runtimeMetricsSources } from "./src/plugin/metrics-sources.ts";
 import { natsSecurityAudit } from "./src/trust/audit.ts";
 import { pluginStateDir } from "./src/shared/paths.ts";
-import { hostedAgentIds } from "./src/wake/hosting.ts";
+import { hostedAgentIds } from "./src/shared/hosted-agents.ts";
 import { wakeHost } from "./src/wake/host.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 
@@ -39,11 +39,10 @@ export default definePluginEntry({
     const hostedAgents = () => hostedAgentIds(api.runtime.config.current());
     const rt = acquireRuntime(cfg, { system: api.runtime.system, logger: log, stateDir, agentProtocol, hostedAgents });
 
-    // The durable hand-off acts through the newest registration (an older registry's api refuses workflow calls).
-    rt.wake.dispatcher.handoff.addHost(wakeHost(api, AsyncLocalStorage.snapshot()));
+    // Attach: the durable hand-off acts through the newest registration's api (docs/architecture.md, "Runtime model").
+    // The claim holds this registration's inbound handlers; the runtime binds them only while this registration owns it.
+    const claim = rt.attach(wakeHost(api, AsyncLocalStorage.snapshot()));
     const events = rt.events;
-    // This registration's inbound handlers; the runtime binds them only while this registration owns it.
-    const claim: RuntimeClaim = { relay: undefined, onInjected: undefined };
     registerNatsTool(api, cfg, rt.link, rt.trust);
     // Info lines of registration: debug now, info once per process when the gateway's service starts.
     const notice = rt.notices.for(log);
@@ -57,14 +56,7 @@ export default definePluginEntry({
       registerCustomEvents(api, events, log);
     }
     if (rt.memory) registerMemory(api, rt.memory, log);
-    registerStatus(api, {
-      url: cfg.url,
-      link: () => rt.link.status(),
-      wake: () => ({ subjects: cfg.subjects, durableInbox: cfg.inbox.durable, ...rt.wake.dispatcher.counts, ...rt.wake.status(), lifecycle: rt.lifecycle(), handoff: rt.wake.dispatcher.handoff.counts, turns: rt.wake.dispatcher.handoff.waker.counts, injectMicros: rt.wake.dispatcher.injectMicros.summary(), hostMicros: rt.wake.dispatcher.hostMicros.summary() }),
-      events: events && (() => events.status()),
-      agentProtocol: rt.agentProtocol && (() => rt.agentProtocol?.status()),
-      trust: () => rt.trust.status(),
-    });
+    registerStatus(api, runtimeStatusSources(rt));
 
     api.registerService({
       id: "nats",

@@ -115,3 +115,20 @@ test("the checker sees what it must: a back-arrow and a cycle are caught", () =>
   assert.deepEqual(findCycle(new Map([["a", new Set(["b"])], ["b", new Set(["a"])]])), ["a", "b", "a"]);
   assert.equal(findCycle(new Map([["a", new Set(["b"])], ["b", new Set<string>()]])), undefined);
 });
+
+// One runtime model (docs/architecture.md, "Runtime model"): state shared by the host's module copies is an
+// entry of the one process object; a module that keeps a globalThis slot of its own is a second singleton.
+const GLOBAL_ALLOWED = new Map([
+  ["src/shared/process-state.ts", "the one process object"],
+  ["src/events/custom.ts", "the events handle published for other plugins (docs/events.md)"],
+]);
+
+export function globalThisUsers(files: Map<string, string>): string[] {
+  return [...files].filter(([f, text]) => /\bglobalThis\b/.test(text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "")) && !GLOBAL_ALLOWED.has(f)).map(([f]) => f);
+}
+
+test("only the process object (and the published events handle) touch globalThis", () => {
+  const files = new Map([join(ROOT, "index.ts"), ...sourceFiles(join(ROOT, "src"))].map((f) => [relative(ROOT, f), readFileSync(f, "utf8")]));
+  assert.deepEqual(globalThisUsers(files), [], "keep per-process state as a processEntry in src/shared/process-state.ts");
+  assert.deepEqual(globalThisUsers(new Map([["src/wake/x.ts", "const s = globalThis as Slot;"], ["src/wake/y.ts", "// globalThis in a comment"]])), ["src/wake/x.ts"], "the check sees a slot");
+});

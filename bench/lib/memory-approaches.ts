@@ -1,7 +1,8 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { EventEnvelope } from "../../src/events/envelope.ts";
-import { eventFilter, isEnvelope, readEvents } from "../../src/events/reader.ts";
+import { isEnvelope, readEvents } from "../../src/events/reader.ts";
+import { eventFilter } from "../../src/shared/subjects.ts";
 import { buildBlock } from "../../src/memory/context.ts";
 import { rowOf, type MemoryRow } from "../../src/memory/rows.ts";
 

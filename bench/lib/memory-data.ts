@@ -1,6 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { buildEnvelope, eventSubject, newEventId, type EventEnvelope } from "../../src/events/envelope.ts";
+import { buildEnvelope, newEventId, type EventEnvelope } from "../../src/events/envelope.ts";
+import { eventSubject } from "../../src/shared/subjects.ts";
 import { AckPublisher } from "../../src/spool/ack-publisher.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { listAgentIds } from "openclaw/plugin-sdk/agent-scope-runtime";
+import { hostedAgentIds } from "../shared/hosted-agents.ts";
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { hostTurnRuntime } from "../relay/host-runtime.ts";
@@ -70,6 +70,6 @@ export function agentProtocolHost(api: HostApi, cfg: NatsPluginConfig, log: Logg
   return {
     turns: hostStreamingTurns(hostTurnRuntime(api.runtime, detached), api.runtime.events),
     log,
-    agents: () => resolveAgents(cfg, listAgentIds(api.runtime.config.current() as Parameters<typeof listAgentIds>[0]), log),
+    agents: () => resolveAgents(cfg, hostedAgentIds(api.runtime.config.current()), log),
   };
 }

@@ -2,9 +2,8 @@ import { nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io
 import type { NatsLink } from "../connection/link.ts";
 import { TurnSlots } from "../relay/limits.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
-import { RateLimitedLog } from "../shared/rate-limited-log.ts";
+import { AUTH_FAILURE_LOG_INTERVAL_MS, RateLimitedLog } from "../shared/rate-limited-log.ts";
 import { Reservoir } from "../shared/reservoir.ts";
-import { AUTH_FAILURE_LOG_INTERVAL_MS } from "../relay/register.ts";
 import type { ProtocolTrust } from "./caller.ts";
 import { errorFrame, formatBytes } from "./chunks.ts";
 import { encodeHeartbeat, heartbeatPayload } from "./heartbeat.ts";

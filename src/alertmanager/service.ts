@@ -22,7 +22,7 @@ export class AlertService {
   private readonly retentionMs: number;
 
   /**
-   * `handoff` is the wake path's durable hand-off (src/wake/handoff.ts, `deliverWake`): the wake is a
+   * `handoff` is the wake path's durable hand-off (src/wake/session-delivery.ts, `deliverWake`): the wake is a
    * next-turn injection committed to the host's session store before the outbox row is cleared, so an
    * accepted alert survives a gateway crash on both sides of the hand-off.
    */

@@ -3,8 +3,8 @@ import type { GatewayRpcOpts } from "openclaw/plugin-sdk/gateway-runtime";
 import { connect, wsconnect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, parseConfig } from "../config/parse.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
-import { authOptions, dialTarget, isWebSocketUrl, serverList } from "../connection/options.ts";
-import { redactSecrets, redactUrl } from "../connection/redact.ts";
+import { authOptions, dialTarget, isWebSocketUrl } from "../connection/options.ts";
+import { credentialSecrets, redactSecrets, redactUrl, urlSecrets } from "../connection/redact.ts";
 import { errorMessage } from "../shared/logger.ts";
 import { pluginStateDir } from "../shared/paths.ts";
 
@@ -33,16 +33,6 @@ export interface ConnectionTarget {
   safeUrl: string;
   options: ConnectionOptions;
   secrets: Array<string | undefined>;
-}
-
-/** user and password embedded in URLs (`nats://u:p@host`), which must be redacted like the others. */
-function urlSecrets(url: string): string[] {
-  const out: string[] = [];
-  for (const server of serverList(url)) {
-    const m = /^[a-z]+:\/\/([^@/\s]*)@/i.exec(server);
-    if (m) out.push(...m[1].split(":").map((p) => decodeURIComponent(p)).filter((p) => p.length >= 3));
-  }
-  return out;
 }
 
 /** Flags every command that talks to NATS accepts; without them the plugin's own config is used. */
@@ -142,7 +132,7 @@ export class NatsCli {
   connectionTarget(flags: ConnectionFlags = {}, name = "openclaw-nats-cli", cfg: NatsPluginConfig = this.pluginConfig()): ConnectionTarget {
     const url = flags.url ?? cfg.url;
     const credentials = flags.creds ? { credsFile: flags.creds } : flags.url ? undefined : cfg.credentials;
-    const secrets = [credentials?.token, credentials?.pass, credentials?.nkeySeed, ...urlSecrets(url)];
+    const secrets = [...credentialSecrets(credentials), ...urlSecrets(url)];
     const dial = dialTarget(url, credentials);
     const options = { servers: dial.servers, name, timeout: 5000, maxReconnectAttempts: 0, ...authOptions({ credentials: dial.credentials, tls: cfg.tls }) };
     return { url, safeUrl: redactUrl(url), options, secrets };

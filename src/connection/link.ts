@@ -2,7 +2,7 @@ import { connect, wsconnect, type ConnectionOptions, type NatsConnection } from 
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { createBackoff } from "./backoff.ts";
 import { authOptions, dialTarget, isWebSocketUrl, serverList, type ConnectionSettings } from "./options.ts";
-import { redactSecrets, redactUrl } from "./redact.ts";
+import { credentialSecrets, redactSecrets, redactUrl } from "./redact.ts";
 
 export interface LinkStatus {
   connected: boolean;
@@ -82,7 +82,7 @@ export class NatsLink {
 
   private redact(text: string): string {
     const c = dialTarget(this.settings.url, this.settings.credentials).credentials;
-    return redactSecrets(text, [c?.token, c?.pass, c?.nkeySeed]);
+    return redactSecrets(text, credentialSecrets(c));
   }
 
   private options(): ConnectionOptions {

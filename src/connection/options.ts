@@ -41,6 +41,21 @@ function decode(part: string): string {
 }
 
 /**
+ * One server URL without its user-info, and the credentials that user-info names (percent-decoded):
+ * `nats://user:pass@host` → user and pass, `nats://token@host` → token. The one parse of user-info;
+ * redaction (redact.ts) only hides it.
+ */
+export function takeUserInfo(server: string): { url: string; credentials?: { token: string } | { user: string; pass: string } } {
+  const m = /^([a-z]+:\/\/)([^@/\s]*)@(.*)$/i.exec(server);
+  if (!m) return { url: server };
+  const url = `${m[1]}${m[3]}`;
+  const info = m[2] ?? "";
+  if (!info) return { url };
+  const colon = info.indexOf(":");
+  return { url, credentials: colon === -1 ? { token: decode(info) } : { user: decode(info.slice(0, colon)), pass: decode(info.slice(colon + 1)) } };
+}
+
+/**
  * The servers to dial and the credentials to present. nats.js ignores user-info in server URLs, so a
  * configured `nats://user:pass@host` (or `nats://token@host`) would connect without them: the user-info
  * is taken out of every URL (percent-decoded) and used as credentials unless `credentials` is set, which
@@ -49,14 +64,9 @@ function decode(part: string): string {
 export function dialTarget(url: string, credentials?: Credentials): { servers: string[]; credentials?: Credentials } {
   let fromUrl: Credentials | undefined;
   const servers = serverList(url).map((server) => {
-    const m = /^([a-z]+:\/\/)([^@/\s]*)@(.*)$/i.exec(server);
-    if (!m) return server;
-    const info = m[2] ?? "";
-    if (!fromUrl && info) {
-      const colon = info.indexOf(":");
-      fromUrl = colon === -1 ? { token: decode(info) } : { user: decode(info.slice(0, colon)), pass: decode(info.slice(colon + 1)) };
-    }
-    return `${m[1]}${m[3]}`;
+    const taken = takeUserInfo(server);
+    fromUrl ??= taken.credentials;
+    return taken.url;
   });
   const chosen = credentials ?? fromUrl;
   return { servers, ...(chosen ? { credentials: chosen } : {}) };

@@ -1,20 +1,29 @@
+/**
+ * Redaction: the one home for hiding credentials in text (URLs' user-info, known secrets), in log lines
+ * (redactingLogger) and in config printed by the CLI (redactConfig). Turning user-info into credentials
+ * is connection/options.ts takeUserInfo's.
+ */
+
+/** `scheme://user-info@`: the user-info is what gets hidden (`[^@/\s,]`: it stops at a list's comma). */
+const USER_INFO = /([a-z]+:\/\/)([^@/\s,]*)@/gi;
+
 /** Hide user:pass / token in a URL, or in each of a comma-separated list (`nats://u:p@h` → `nats://***@h`), so it can be logged. */
 export function redactUrl(url: string): string {
-  return url.replace(/([a-z]+:\/\/)[^@/\s,]*@/gi, "$1***@");
+  return url.replace(USER_INFO, "$1***@");
 }
 
-/** Replace every known secret that might appear in free text (error messages) with ***. */
+/** Replace every known secret that might appear in free text (error messages) with ***, and every URL's user-info. */
 export function redactSecrets(text: string, secrets: Array<string | undefined>): string {
-  let out = text.replace(/([a-z]+:\/\/)[^@/\s]*@/gi, "$1***@");
+  let out = redactUrl(text);
   for (const s of secrets) if (s && s.length >= 3) out = out.split(s).join("***");
   return out;
 }
 
 /** The password (or token) in each URL's user-info, raw and percent-decoded. */
-function urlSecrets(urls: string | undefined): string[] {
+export function urlSecrets(urls: string | undefined): string[] {
   const out: string[] = [];
-  for (const m of (urls ?? "").matchAll(/[a-z]+:\/\/([^@/\s,]*)@/gi)) {
-    const info = m[1] ?? "";
+  for (const m of (urls ?? "").matchAll(USER_INFO)) {
+    const info = m[2] ?? "";
     const colon = info.indexOf(":");
     const secret = colon === -1 ? info : info.slice(colon + 1);
     if (!secret) continue;
@@ -35,6 +44,11 @@ interface CredentialsLike {
   nkeySeed?: string;
 }
 
+/** The secrets of one credentials block (token, password, nkey seed); creds and seed files are paths. */
+export function credentialSecrets(c: CredentialsLike | undefined): string[] {
+  return [c?.token, c?.pass, c?.nkeySeed].filter((v): v is string => Boolean(v));
+}
+
 /** The config slices that hold credentials (structural, so this module stays free of the config types). */
 export interface SecretBearingConfig {
   url: string;
@@ -51,13 +65,9 @@ export interface SecretBearingConfig {
  */
 export function configSecrets(cfg: SecretBearingConfig): string[] {
   const out = [...urlSecrets(cfg.url)];
-  const creds = (c: CredentialsLike | undefined): void => {
-    for (const v of [c?.token, c?.pass, c?.nkeySeed]) if (v) out.push(v);
-  };
-  creds(cfg.credentials);
+  out.push(...credentialSecrets(cfg.credentials));
   for (const agent of Object.values(cfg.events?.agents ?? {})) {
-    out.push(...urlSecrets(agent.url));
-    creds(agent.credentials);
+    out.push(...urlSecrets(agent.url), ...credentialSecrets(agent.credentials));
   }
   if (cfg.relay?.authToken) out.push(cfg.relay.authToken);
   out.push(...Object.values(cfg.relay?.tokens ?? {}));
@@ -93,7 +103,7 @@ export function redactConfig(value: unknown): unknown {
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, secretValue(k, v) ? "***" : SECRET_MAPS.has(k) ? redactMap(v) : redactConfig(v)]));
   }
-  return typeof value === "string" ? value.replace(/([a-z]+:\/\/)[^@/\s,]*@/gi, "$1***@") : value;
+  return typeof value === "string" ? redactUrl(value) : value;
 }
 
 function secretValue(key: string, value: unknown): boolean {

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsLink } from "../connection/link.ts";
 import type { Logger } from "../shared/logger.ts";
+import { eventFilter } from "../shared/subjects.ts";
 
 /** One event as the live feed sends it: the envelope's identity plus a short preview of its payload. */
 export interface FeedEvent {
@@ -85,7 +86,7 @@ export class EventFeed {
 
   attach(res: ServerResponse, filter: FeedFilter, maxLifetimeMs: number, headers: Record<string, string>): void {
     res.writeHead(200, { ...headers, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
-    res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ connected: this.link.isConnected, subjects: this.prefixes.map((p) => `${p}.>`) })}\n\n`);
+    res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ connected: this.link.isConnected, subjects: this.prefixes.map((p) => eventFilter(p)) })}\n\n`);
     const client: Client = { res, filter, dropped: 0, timers: [] };
     const close = (): void => this.detach(client);
     client.timers.push(setInterval(() => res.write(`: keepalive\n\n`), KEEPALIVE_MS));
@@ -109,7 +110,7 @@ export class EventFeed {
     this.unwatch = this.link.onConnect((nc) => {
       if (this.subscribedOn === nc) return; // reconnect: the client restores subscriptions itself
       this.subscribedOn = nc;
-      this.subs = this.prefixes.map((prefix) => nc.subscribe(`${prefix}.>`, { callback: (err, m) => void (err || this.publish(m.subject, m.string())) }));
+      this.subs = this.prefixes.map((prefix) => nc.subscribe(eventFilter(prefix), { callback: (err, m) => void (err || this.publish(m.subject, m.string())) }));
     });
   }
 

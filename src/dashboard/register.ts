@@ -1,5 +1,5 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
-import { listAgentIds } from "openclaw/plugin-sdk/agent-scope-runtime";
+import { hostedAgentIds } from "../shared/hosted-agents.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import type { SessionsSource } from "./collector.ts";
@@ -16,7 +16,7 @@ type DashboardApi = Pick<OpenClawPluginApi, "registerHttpRoute" | "session" | "r
 function sessionsSource(runtime: OpenClawPluginApi["runtime"], defaultAgent: string): SessionsSource {
   return {
     // "default" marks the plugin's defaultAgent: the one a wake without a target reaches.
-    agents: () => ({ ids: listAgentIds(runtime.config.current()), defaultId: defaultAgent }),
+    agents: () => ({ ids: hostedAgentIds(runtime.config.current()), defaultId: defaultAgent }),
     sessions: (agentId) =>
       runtime.agent.session.listSessionEntries({ agentId, readOnly: true }).map(({ sessionKey, entry }) => {
         const e = entry as unknown as Record<string, unknown>;

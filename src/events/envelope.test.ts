@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildEnvelope, eventIdTime, eventSubject, newEventId, subjectToken, SYSTEM_AGENT } from "./envelope.ts";
+import { eventSubject, subjectToken } from "../shared/subjects.ts";
+import { buildEnvelope, eventIdTime, newEventId, SYSTEM_AGENT } from "./envelope.ts";
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -90,19 +90,8 @@ export function newEventId(): string {
   );
 }
 
-/** One NATS subject token from free text: no dots, wildcards, whitespace or empty tokens. */
-export function subjectToken(text: string): string {
-  const token = text.replace(/[.*>\s\u0000-\u001f\u007f]/g, "_");
-  return token.length > 0 ? token : "_";
-}
-
 export function agentOf(input: Pick<EventInput, "agent">): string {
   return input.agent && input.agent.length > 0 ? input.agent : SYSTEM_AGENT;
-}
-
-/** `{prefix}.{agent}.{type with . → _}`, e.g. `openclaw.events.main.msg_in`. */
-export function eventSubject(prefix: string, agent: string, type: string): string {
-  return `${prefix}.${subjectToken(agent)}.${subjectToken(type)}`;
 }
 
 function cleanMeta(meta: EventMeta | undefined): EventMeta {

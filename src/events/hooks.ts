@@ -2,6 +2,7 @@ import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import type { EventsConfig } from "../config/schema.ts";
 import type { EventInput } from "./envelope.ts";
 import { agentOfSessionKey } from "../shared/session-key.ts";
+import { processEntry, processState } from "../shared/process-state.ts";
 import { processTraces } from "../trace/sessions.ts";
 import { ConversationCapture } from "./conversation.ts";
 import {
@@ -44,13 +45,11 @@ export function recordWakes(wake: WakeSource, cfg: EventsConfig, sink: EventSink
  * One conversation capture per event store: the host registers the plugin once per registry
  * generation, and a turn's agent_end and its delivery's message_sending can reach different
  * registrations, so the matching state must be shared by all of them (the store is process-wide).
- * Each generation loads its own copy of this module, so the map lives on globalThis like the runtime.
+ * Each generation loads its own copy of this module, so the map is a process-state entry like the runtime.
  */
-const CAPTURES = Symbol.for("openclaw-nats.conversation-captures");
-type CaptureSlot = { [CAPTURES]?: WeakMap<EventSink, ConversationCapture> };
+const CAPTURES = processEntry("events", "conversation-captures", () => new WeakMap<EventSink, ConversationCapture>());
 function conversationFor(sink: EventSink, capture: EventsConfig["capture"]): ConversationCapture {
-  const slot = globalThis as CaptureSlot;
-  const captures = (slot[CAPTURES] ??= new WeakMap());
+  const captures = processState(CAPTURES);
   let c = captures.get(sink);
   if (!c) {
     c = new ConversationCapture(sink, capture);

@@ -1,6 +1,7 @@
 import { isAgentId, isSessionKey, agentOfSessionKey } from "../shared/session-key.ts";
 import type { EventsConfig } from "../config/schema.ts";
-import { eventFilter, type ReadEvent } from "./reader.ts";
+import { eventFilter } from "../shared/subjects.ts";
+import type { ReadEvent } from "./reader.ts";
 
 /**
  * Filters for reading events back (`openclaw nats events tail|query|replay`): which stream and subjects

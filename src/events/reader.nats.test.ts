@@ -3,7 +3,8 @@ import { after, before, describe, it } from "node:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { NatsServer } from "../../test/harness/nats-server.ts";
-import { buildEnvelope, eventSubject } from "./envelope.ts";
+import { eventSubject } from "../shared/subjects.ts";
+import { buildEnvelope } from "./envelope.ts";
 import { collectEvents, eventFilter, readEvents, type ReadEvent } from "./reader.ts";
 
 const STREAM = "reader-test";

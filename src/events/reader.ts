@@ -1,7 +1,7 @@
 import { jetstream, type ConsumerMessages, type JsMsg, type OrderedConsumerOptions } from "@nats-io/jetstream";
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { errorMessage } from "../shared/logger.ts";
-import { eventSubject, subjectToken, type EventEnvelope } from "./envelope.ts";
+import type { EventEnvelope } from "./envelope.ts";
 
 /**
  * Reading events back from the stream: the one place that does it (memory, `openclaw nats events`,
@@ -45,11 +45,8 @@ export interface ReadEvent {
   headers?: MsgHdrs;
 }
 
-/** The subject filter for events of one agent and/or one type: `{prefix}.{agent|*}.{type|>}`. */
-export function eventFilter(prefix: string, agent?: string, type?: string): string {
-  if (type) return agent ? eventSubject(prefix, agent, type) : `${prefix}.*.${subjectToken(type)}`;
-  return agent ? `${prefix}.${subjectToken(agent)}.>` : `${prefix}.>`;
-}
+// Built in shared/subjects.ts (the home of subjects); re-exported because readers pass it to readEvents.
+export { eventFilter } from "../shared/subjects.ts";
 
 const DEFAULT_BATCH = 256;
 

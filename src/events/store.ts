@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { RateLimitedLog } from "../shared/rate-limited-log.ts";
 import { mergeBuckets, type BucketCounts } from "../shared/reservoir.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { EventsConfig } from "../config/schema.ts";
@@ -53,11 +54,13 @@ export class EventStore {
   /** Events written to the spool since the gateway started (metrics). */
   private recordedCount = 0;
   private lastError: string | undefined;
-  private lastWarnAt = 0;
+  /** Warnings: at most one line per WARN_EVERY_MS, the rest counted in the next (shared/rate-limited-log.ts). */
+  private readonly warnings: RateLimitedLog;
 
   constructor(opts: EventStoreOptions) {
     this.config = opts.config;
     this.log = opts.logger;
+    this.warnings = new RateLimitedLog(opts.logger, "events: warnings", { intervalMs: WARN_EVERY_MS });
     this.spoolPath = join(opts.stateDir, "event-spool.sqlite");
     this.publishTimeoutMs = opts.publishTimeoutMs ?? 5000;
     this.filter = new SubjectFilter(opts.config.allow, opts.config.block);
@@ -250,10 +253,7 @@ export class EventStore {
   }
 
   private warnRarely(message: string): void {
-    const now = Date.now();
-    if (now - this.lastWarnAt < WARN_EVERY_MS) return;
-    this.lastWarnAt = now;
-    this.log.warn(message);
+    this.warnings.report(message);
   }
 
   // ---- status -------------------------------------------------------------------------------

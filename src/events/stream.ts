@@ -12,6 +12,7 @@ import { nanos } from "@nats-io/transport-node";
 import type { EventsConfig } from "../config/schema.ts";
 import { addReplicated, replicationDiff, replicationFields, type Replication } from "../connection/replication.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { eventFilter } from "../shared/subjects.ts";
 
 /** What the plugin wants the events stream to look like. */
 export interface StreamSpec extends Replication {
@@ -39,7 +40,7 @@ export function streamSpec(config: EventsConfig, name: string, prefixes: readonl
   const duplicateWindowMs = maxAgeMs > 0 ? Math.min(config.duplicateWindowMs, maxAgeMs) : config.duplicateWindowMs;
   return {
     name,
-    subjects: [...new Set(prefixes.map((p) => `${p}.>`))],
+    subjects: [...new Set(prefixes.map((p) => eventFilter(p)))],
     duplicateWindowMs,
     replicas: config.replicas,
     placement: config.placement,

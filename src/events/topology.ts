@@ -2,9 +2,8 @@ import type { AgentStreamConfig, EventsConfig } from "../config/schema.ts";
 import { NatsLink } from "../connection/link.ts";
 import { agentInboxPrefix, dialTarget, type ConnectionSettings } from "../connection/options.ts";
 import type { Logger } from "../shared/logger.ts";
-import { subjectsOverlap } from "../shared/subjects.ts";
+import { eventSubject, subjectsOverlap } from "../shared/subjects.ts";
 import type { LaneDrainer } from "../spool/drain.ts";
-import { eventSubject } from "./envelope.ts";
 import { streamSpec, type EnsureOutcome, type StreamSpec } from "./stream.ts";
 import type { SubjectFilter } from "./subject-filter.ts";
 

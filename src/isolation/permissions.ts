@@ -2,7 +2,7 @@ import { fromSeed } from "@nats-io/nkeys";
 import type { CredentialsSchema, NatsPluginConfig } from "../config/schema.ts";
 import type { Static } from "typebox";
 import { agentInboxPrefix } from "../connection/options.ts";
-import { subjectsOverlap } from "../shared/subjects.ts";
+import { eventFilter, subjectsOverlap } from "../shared/subjects.ts";
 
 /**
  * Least-privilege nats-server accounts for per-agent event streams (`events.agents.<id>` with their own
@@ -58,7 +58,7 @@ function authOf(creds: Credentials | undefined, fallbackUser: string, env: strin
 
 /** The subjects one agent user needs, and nothing more. */
 export function agentSubjects(stream: string, prefix: string, agent: string, inbox: string): { publish: string[]; subscribe: string[] } {
-  const own = `${prefix}.${agent}.>`;
+  const own = eventFilter(prefix, agent);
   return {
     publish: [
       own,

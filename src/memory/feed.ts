@@ -1,7 +1,8 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { NatsLink } from "../connection/link.ts";
-import { eventFilter, readEvents, type ReadEvent } from "../events/reader.ts";
+import { readEvents, type ReadEvent } from "../events/reader.ts";
+import { eventFilter } from "../shared/subjects.ts";
 import type { ReadRoute } from "../events/store.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import type { Projection } from "./projection.ts";

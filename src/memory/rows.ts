@@ -1,4 +1,5 @@
-import { subjectToken, type EventEnvelope } from "../events/envelope.ts";
+import type { EventEnvelope } from "../events/envelope.ts";
+import { eventSubject } from "../shared/subjects.ts";
 import { isSessionKey, restOfSessionKey } from "../shared/session-key.ts";
 
 /** Who speaks in a memory row: the user (or whoever wrote to the agent), the agent, or the agent's notes. */
@@ -84,7 +85,7 @@ export type RowResult = { ok: true; row: MemoryRow } | { ok: false; skip: true }
  */
 export function rowOf(event: EventEnvelope, subject?: { prefix: string; value: string }): RowResult {
   if (subject) {
-    const expected = `${subject.prefix}.${subjectToken(event.agent)}.${subjectToken(event.type)}`;
+    const expected = eventSubject(subject.prefix, event.agent, event.type);
     if (subject.value !== expected) return { ok: false, skip: false, problem: `event ${event.id} on ${subject.value} claims agent "${event.agent}" and type "${event.type}"` };
   }
   if (!Number.isFinite(event.ts) || event.ts <= 0) return { ok: false, skip: false, problem: `event ${event.id} has no valid ts` };

@@ -1,7 +1,8 @@
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { eventSubject, type EventEnvelope } from "../events/envelope.ts";
-import { eventFilter, readEvents } from "../events/reader.ts";
+import type { EventEnvelope } from "../events/envelope.ts";
+import { readEvents } from "../events/reader.ts";
+import { eventFilter, eventSubject } from "../shared/subjects.ts";
 import { fileEvents, NOTE_TYPE_LIST, type NoteType, type WorkspaceFile } from "./workspace.ts";
 
 export interface NotesLocation {

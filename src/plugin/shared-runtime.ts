@@ -12,8 +12,10 @@ import { EventStore } from "../events/store.ts";
 import { MemoryService } from "../memory/service.ts";
 import { memoryEnabled } from "../memory/settings.ts";
 import type { Logger } from "../shared/logger.ts";
+import { processEntry, processState, setProcessState } from "../shared/process-state.ts";
 import { runStopSteps } from "../shared/stop-steps.ts";
 import { Trust } from "../trust/trust.ts";
+import type { WakeHost } from "../wake/host.ts";
 import type { SystemRuntime } from "../wake/inject.ts";
 import { Hosting } from "../wake/hosting.ts";
 import { WakeService } from "../wake/service.ts";
@@ -25,8 +27,11 @@ import type { InjectedListener, RelayHandler } from "../wake/dispatcher.ts";
  *
  * The host registers the plugin more than once per process (one instance per registry generation; agent
  * runs can use a different instance than the one whose service was started) and loads each generation
- * as its own module copy, so module-level state is not shared. The runtime therefore lives on globalThis,
- * keyed by the config it was built from; instances with the same config share it.
+ * as its own module copy, so module-level state is not shared. The runtime is therefore an entry of the
+ * one process object (shared/process-state.ts), keyed by a digest of the config it was built from;
+ * registrations with the same config share it. Which registration's host api each part uses is the
+ * policy in docs/architecture.md ("Runtime model"): parts built here use the creating registration's
+ * (deps), the durable hand-off the newest attached one's, inbound handlers the owner claim's.
  */
 export class NatsRuntime {
   /** Which config this runtime was built from: a SHA-256 of it, so no secret sits in a key held process-wide. */
@@ -80,6 +85,16 @@ export class NatsRuntime {
       ? new DashboardService(cfg, { link: this.link, dispatcher: this.wake.dispatcher, events: this.events, alerts: this.alerts, logger: deps.logger })
       : undefined;
     this.memory = memoryEnabled(cfg) ? new MemoryService({ cfg, stateDir: deps.stateDir, events: this.events, link: this.link, logger: deps.logger }) : undefined;
+  }
+
+  /**
+   * A registration joins: its host goes first in the durable hand-off's hosts (the newest registration's
+   * api; an older registry's api refuses workflow calls, so older ones stay behind it as fallbacks) and
+   * it gets the claim its service starts and stops the runtime with (its stop is the detach).
+   */
+  attach(host: WakeHost): RuntimeClaim {
+    this.wake.dispatcher.handoff.addHost(host);
+    return { relay: undefined, onInjected: undefined };
   }
 
   /**
@@ -214,19 +229,18 @@ export function configKeyOf(cfg: NatsPluginConfig): string {
   return createHash("sha256").update(JSON.stringify(cfg)).digest("hex");
 }
 
-const SLOT = Symbol.for("openclaw-nats.runtime");
-type Slot = { [SLOT]?: NatsRuntime };
+/** The process's runtime (one at a time): an entry of the one process object, not a slot of its own. */
+const RUNTIME = processEntry<NatsRuntime | undefined>("plugin", "runtime", () => undefined);
 
 /**
  * The process-wide runtime for this config: the existing one when the config matches (also after it was
  * stopped: it starts again), else a new one that stops the old one before it starts (a config reload).
  */
 export function acquireRuntime(cfg: NatsPluginConfig, deps: RuntimeDeps): NatsRuntime {
-  const slot = globalThis as Slot;
-  const existing = slot[SLOT];
+  const existing = processState(RUNTIME);
   if (existing && existing.configKey === configKeyOf(cfg)) return existing;
   const created = new NatsRuntime(cfg, deps);
   created.predecessor = existing;
-  slot[SLOT] = created;
+  setProcessState(RUNTIME, created);
   return created;
 }

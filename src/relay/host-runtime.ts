@@ -1,6 +1,6 @@
 import type { PluginRuntime } from "openclaw/plugin-sdk/runtime-store";
 import type { RunWait, SessionInfo, TurnRuntime } from "./run-turn.ts";
-import { agentOf } from "./run-turn.ts";
+import { agentOfSessionKey } from "../shared/session-key.ts";
 
 /** Runs `fn` in the async context captured when the plugin registered (see register.ts). */
 export type Detached = <R>(fn: () => R) => R;
@@ -63,7 +63,7 @@ export function answerFromMessages(messages: unknown[], runId: string): string |
 export function hostTurnRuntime(runtime: HostRuntime, detached: Detached): TurnRuntime {
   return {
     lookup(sessionKey) {
-      const entry = detached(() => runtime.agent.session.getSessionEntry({ sessionKey, agentId: agentOf(sessionKey) }));
+      const entry = detached(() => runtime.agent.session.getSessionEntry({ sessionKey, agentId: agentOfSessionKey(sessionKey) ?? "" }));
       return entry === undefined ? undefined : sessionInfoOf(entry);
     },
     async start({ sessionKey, message, deliver, idempotencyKey }) {

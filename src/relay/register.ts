@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { Logger } from "../shared/logger.ts";
-import { RateLimitedLog } from "../shared/rate-limited-log.ts";
+import { AUTH_FAILURE_LOG_INTERVAL_MS, RateLimitedLog } from "../shared/rate-limited-log.ts";
 import type { Trust } from "../trust/trust.ts";
 import type { WakeDispatcher } from "../wake/dispatcher.ts";
 import { hostTurnRuntime, type Detached } from "./host-runtime.ts";
@@ -14,9 +14,6 @@ import { processTraces } from "../trace/sessions.ts";
 import { HopContext, hopLimitReason, processHops } from "../wake/hops.ts";
 
 type RelayApi = Pick<OpenClawPluginApi, "registerTool" | "registerHttpRoute" | "runtime">;
-
-/** One warning line per minute at most for failed HTTP authentication (plus the count). */
-export const AUTH_FAILURE_LOG_INTERVAL_MS = 60_000;
 
 /** relay.authToken (caller "http") and relay.tokens.<caller>, as token owners. */
 export function tokenOwners(relay: NatsPluginConfig["relay"]): TokenOwner[] {

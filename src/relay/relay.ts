@@ -2,7 +2,8 @@ import type { Logger } from "../shared/logger.ts";
 import type { Caller, TurnDecision } from "../trust/caller.ts";
 import { frameName } from "../wake/route.ts";
 import { holdUntilDone, TurnSlots } from "./limits.ts";
-import { agentOf, runTurn, type SessionInfo, type SessionRoute, type TurnOutcome, type TurnRequest, type TurnRuntime } from "./run-turn.ts";
+import { agentOfSessionKey } from "../shared/session-key.ts";
+import { runTurn, type SessionInfo, type SessionRoute, type TurnOutcome, type TurnRequest, type TurnRuntime } from "./run-turn.ts";
 
 export type { Caller };
 
@@ -133,7 +134,7 @@ export class Relay {
     const who = `${caller.via} ${caller.id} → ${req.sessionKey}`;
     switch (outcome.kind) {
       case "not-started": {
-        const queued = this.rt.queueSystemEvent(req.sessionKey, agentOf(req.sessionKey), text);
+        const queued = this.rt.queueSystemEvent(req.sessionKey, agentOfSessionKey(req.sessionKey) ?? "", text);
         this.log.warn(`nats: relay ${who}: no turn could be started (${outcome.error}); queued as a system event instead (queued=${queued})`);
         this.outcomes.system_event++;
         return { ok: true, method: "system-event", sessionKey: req.sessionKey, queued, reason: outcome.error };
@@ -164,7 +165,7 @@ export class Relay {
   async ask(caller: Caller, req: AskRequest): Promise<AskResult> {
     const refused = this.refuse(caller, req.sessionKey, req.timeoutMs);
     if (refused) return refused;
-    const agentId = agentOf(req.sessionKey);
+    const agentId = agentOfSessionKey(req.sessionKey) ?? "";
     const timeoutMs = req.timeoutMs ?? this.settings.timeoutMs;
     const outcome = await this.runInSlot({ sessionKey: req.sessionKey, message: relayText(caller, req.message), deliver: req.deliver ?? false, timeoutMs });
     if (outcome.kind === "busy") return this.fail(caller, req.sessionKey, "busy", outcome.reason);

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { errorMessage } from "../shared/logger.ts";
-import { agentOfSessionKey } from "../shared/session-key.ts";
 
 /** Where the host delivers a session's replies: its last external route (channel + recipient). */
 export interface SessionRoute {
@@ -71,9 +70,4 @@ export async function runTurn(rt: TurnRuntime, req: TurnRequest): Promise<TurnOu
   let answer = waited.reply?.disposition === "visible" ? waited.reply.text : undefined;
   if (!waited.reply) answer = await rt.lastAnswer(sessionKey, runId).catch(() => undefined);
   return { kind: "finished", runId, sessionKey, answer, delivery: waited.delivery };
-}
-
-/** The agent id of `agent:<id>:…` ("" for a key that is not one; callers pass validated keys). */
-export function agentOf(sessionKey: string): string {
-  return agentOfSessionKey(sessionKey) ?? "";
 }

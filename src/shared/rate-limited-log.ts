@@ -1,5 +1,8 @@
 import type { Logger } from "./logger.ts";
 
+/** How often a flood of failed authentications (relay HTTP, agent-protocol prompts) is summed up in the log. */
+export const AUTH_FAILURE_LOG_INTERVAL_MS = 60_000;
+
 export interface RateLimitedLogOptions {
   intervalMs: number;
   /** For tests: the clock and the timer. */

@@ -2,43 +2,10 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { Reservoir } from "../shared/reservoir.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { AckPublisher, type AckResult } from "./ack-publisher.ts";
+import { LaneReader } from "./lane-reader.ts";
+import { SendWindow, type Sent } from "./send-window.ts";
+import type { DrainLink, DrainOptions, DrainStats } from "./drain-options.ts";
 import type { Spool, SpoolRow } from "./spool.ts";
-
-/** The part of NatsLink the drainer needs. */
-export interface DrainLink {
-  readonly current: NatsConnection | undefined;
-  readonly isConnected: boolean;
-  status(): { connects: number; disconnects: number };
-}
-
-export interface DrainOptions {
-  /** Publishes awaiting their JetStream ack at once (events.spool.inFlight). */
-  inFlight: number;
-  /** How long one publish waits for its ack before it counts as failed. */
-  publishTimeoutMs: number;
-  /** Upper bound of the retry pause after a failed publish (it doubles from 100 ms). */
-  maxBackoffMs: number;
-  /** True once the lane may publish (its streams were provisioned on the current connection). */
-  ready: () => boolean;
-  /** Told about every failed publish (for a "last error" status line). */
-  onError?: (message: string) => void;
-}
-
-export interface DrainStats {
-  published: number;
-  duplicates: number;
-  failures: number;
-  /** Rows given up on because the server can never take them (too large). */
-  rejected: number;
-  lastError: string | undefined;
-}
-
-interface Sent {
-  seq: number;
-  at: number;
-  /** Acked, or given up on for good. */
-  done: boolean;
-}
 
 const WATCH_INTERVAL_MS = 100;
 const DELETE_EVERY = 256;
@@ -56,6 +23,9 @@ const MIN_BACKOFF_MS = 100;
  * drops, the window is written off at once (those publishes died with the socket) and sending
  * resumes from the oldest unacked row after the reconnect. Acks of written-off publishes are
  * counted but change nothing.
+ *
+ * Which row comes next is the LaneReader's (file or offered rows); which publishes await their acks and
+ * how far the lane is acked, the SendWindow's; this class runs the loop, the failures and the deletes.
  */
 export class LaneDrainer {
   readonly lane: string;
@@ -66,27 +36,14 @@ export class LaneDrainer {
   private readonly link: DrainLink;
   private readonly log: Logger;
   private readonly opts: DrainOptions;
-  private readonly batchSize: number;
   private readonly publisher: AckPublisher;
+
+  private readonly rows: LaneReader;
+  private readonly window = new SendWindow();
 
   private epoch = -1;
   private generation = 0;
-  /** Rows loaded for sending (read from the file, or handed over by offer()), oldest first. */
-  private buffer: SpoolRow[] = [];
-  private bufferPos = 0;
-  /** False once a read found the end of the lane and every later row was offered: no need to query the file. */
-  private unreadInFile = true;
-  /** Seq of the last row taken for sending in this generation. */
-  private cursor = 0;
-  /** Every row with seq <= ackedThrough is acked (or given up on). */
-  private ackedThrough = 0;
   private deletedThrough = 0;
-  /** Publishes of this generation, in send order; sentHead is the oldest not yet done. */
-  private sent: Sent[] = [];
-  private sentHead = 0;
-  private bySeq = new Map<number, Sent>();
-  private inFlight = 0;
-  private lastSentAt = 0;
   private failed = false;
   private backoffMs = MIN_BACKOFF_MS;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -102,7 +59,7 @@ export class LaneDrainer {
     this.link = link;
     this.log = log;
     this.opts = opts;
-    this.batchSize = Math.max(64, Math.min(2048, opts.inFlight * 2));
+    this.rows = new LaneReader(spool, lane, Math.max(64, Math.min(2048, opts.inFlight * 2)));
     this.publisher = new AckPublisher((token, result) => this.onResult(token, result));
     this.watch = setInterval(() => this.onWatch(), WATCH_INTERVAL_MS);
     this.watch.unref();
@@ -114,7 +71,7 @@ export class LaneDrainer {
   }
 
   get pending(): number {
-    return this.inFlight;
+    return this.window.inFlight;
   }
 
   /**
@@ -123,16 +80,7 @@ export class LaneDrainer {
    * for after the caller's synchronous work.
    */
   offer(row: SpoolRow): void {
-    const lastKnown = this.bufferPos < this.buffer.length ? this.buffer[this.buffer.length - 1].seq : this.cursor;
-    if (!this.unreadInFile && row.seq === lastKnown + 1 && this.buffer.length - this.bufferPos < this.batchSize) {
-      if (this.bufferPos === this.buffer.length) {
-        this.buffer = [];
-        this.bufferPos = 0;
-      }
-      this.buffer.push(row);
-    } else {
-      this.unreadInFile = true;
-    }
+    this.rows.offer(row);
     this.notify();
   }
 
@@ -148,16 +96,15 @@ export class LaneDrainer {
 
   /** Forgets loaded rows not yet sent (e.g. the spool dropped some); they are read again from the file. */
   reload(): void {
-    this.buffer = [];
-    this.bufferPos = 0;
-    this.unreadInFile = true;
+    this.rows.reload();
   }
 
   /** Deletes the rows acked so far (normally batched). */
   flushDeletes(): void {
-    if (this.ackedThrough <= this.deletedThrough || this.spool.isClosed) return;
-    this.spool.removeThrough(this.lane, this.ackedThrough);
-    this.deletedThrough = this.ackedThrough;
+    const acked = this.window.ackedThrough;
+    if (acked <= this.deletedThrough || this.spool.isClosed) return;
+    this.spool.removeThrough(this.lane, acked);
+    this.deletedThrough = acked;
     this.spool.maintain();
   }
 
@@ -167,7 +114,7 @@ export class LaneDrainer {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const deadline = Date.now() + graceMs;
-    while (this.inFlight > 0 && Date.now() < deadline && this.link.isConnected) await new Promise((r) => setTimeout(r, 10));
+    while (this.window.inFlight > 0 && Date.now() < deadline && this.link.isConnected) await new Promise((r) => setTimeout(r, 10));
     this.stopped = true;
     clearInterval(this.watch);
     this.flushDeletes();
@@ -183,21 +130,21 @@ export class LaneDrainer {
     if (this.stopping) return;
     const epoch = this.currentEpoch();
     if (epoch !== this.epoch) {
-      if (this.inFlight > 0 || this.failed) this.rewind(); // those publishes died with the old connection
+      if (this.window.inFlight > 0 || this.failed) this.rewind(); // those publishes died with the old connection
       this.epoch = epoch;
     }
     const now = Date.now();
-    if (!this.failed && this.inFlight > 0 && now - this.sent[this.sentHead].at > this.opts.publishTimeoutMs) {
+    const w = this.window;
+    if (!this.failed && w.inFlight > 0 && now - w.oldestAt() > this.opts.publishTimeoutMs) {
       this.fail(`no publish ack within ${this.opts.publishTimeoutMs} ms`);
     }
-    if (this.failed && !this.retryTimer && (this.inFlight === 0 || now - this.lastSentAt > this.opts.publishTimeoutMs)) {
-      this.stats.failures += this.inFlight; // timed out
+    if (this.failed && !this.retryTimer && (w.inFlight === 0 || now - w.lastSentAt > this.opts.publishTimeoutMs)) {
+      this.stats.failures += w.inFlight; // timed out
       this.retryLater();
     }
-    if (this.inFlight === 0) {
+    if (this.window.inFlight === 0) {
       this.flushDeletes();
-      // Idle with rows left: they were appended without offer(); read them from the file.
-      if (this.bufferPos >= this.buffer.length && this.spool.depth(this.lane) > 0) this.unreadInFile = true;
+      this.rows.noticeUnoffered();
     }
     this.pump();
   }
@@ -206,26 +153,9 @@ export class LaneDrainer {
   private rewind(): void {
     this.flushDeletes();
     this.generation++;
-    this.inFlight = 0;
     this.failed = false;
-    this.sent = [];
-    this.sentHead = 0;
-    this.bySeq = new Map();
-    this.reload();
-    this.cursor = this.ackedThrough;
-  }
-
-  private nextRow(): SpoolRow | undefined {
-    if (this.bufferPos >= this.buffer.length) {
-      if (!this.unreadInFile) return undefined;
-      this.buffer = this.spool.read(this.lane, this.cursor, this.batchSize);
-      this.bufferPos = 0;
-      if (this.buffer.length < this.batchSize) this.unreadInFile = false;
-      if (this.buffer.length === 0) return undefined;
-    }
-    const row = this.buffer[this.bufferPos++];
-    this.cursor = row.seq;
-    return row;
+    this.window.reset();
+    this.rows.restartAfter(this.window.ackedThrough);
   }
 
   private pump(): void {
@@ -234,23 +164,19 @@ export class LaneDrainer {
     if (!nc || !this.link.isConnected || !this.opts.ready()) return;
     const epoch = this.currentEpoch();
     if (epoch !== this.epoch) {
-      if (this.inFlight > 0) this.rewind();
+      if (this.window.inFlight > 0) this.rewind();
       this.epoch = epoch;
     }
-    while (this.inFlight < this.opts.inFlight && !this.failed) {
-      const row = this.nextRow();
+    while (this.window.inFlight < this.opts.inFlight && !this.failed) {
+      const row = this.rows.next();
       if (!row) break;
       this.send(nc, row);
     }
-    if (this.inFlight === 0) this.flushDeletes();
+    if (this.window.inFlight === 0) this.flushDeletes();
   }
 
   private send(nc: NatsConnection, row: SpoolRow): void {
-    const entry: Sent = { seq: row.seq, at: Date.now(), done: false };
-    this.sent.push(entry);
-    this.bySeq.set(row.seq, entry);
-    this.inFlight++;
-    this.lastSentAt = entry.at;
+    const entry = this.window.add(row.seq);
     try {
       this.publisher.publish(nc, row.subject, row.data, row.id, `${this.generation}.${row.seq}`);
     } catch (err) {
@@ -266,8 +192,8 @@ export class LaneDrainer {
     }
     const dot = token.indexOf(".");
     if (this.stopped || Number(token.slice(0, dot)) !== this.generation) return;
-    const entry = this.bySeq.get(Number(token.slice(dot + 1)));
-    if (!entry || entry.done) return;
+    const entry = this.window.awaiting(Number(token.slice(dot + 1)));
+    if (!entry) return;
     if (result.ok) {
       this.ackMicros.add((Date.now() - entry.at) * 1000);
       if (this.failureStreak > 0) {
@@ -292,10 +218,9 @@ export class LaneDrainer {
       return;
     }
     this.stats.failures++;
-    this.inFlight--;
-    this.bySeq.delete(entry.seq);
+    this.window.drop(entry);
     this.fail(result.error);
-    if (this.inFlight === 0 && !this.retryTimer && !this.stopping) this.retryLater();
+    if (this.window.inFlight === 0 && !this.retryTimer && !this.stopping) this.retryLater();
   }
 
   private fail(error: string): void {
@@ -306,20 +231,10 @@ export class LaneDrainer {
   }
 
   private settle(entry: Sent): void {
-    this.inFlight--;
-    entry.done = true;
-    this.bySeq.delete(entry.seq);
-    while (this.sentHead < this.sent.length && this.sent[this.sentHead].done) {
-      this.ackedThrough = this.sent[this.sentHead].seq;
-      this.sentHead++;
-    }
-    if (this.sentHead > 4096) {
-      this.sent = this.sent.slice(this.sentHead);
-      this.sentHead = 0;
-    }
-    if (this.ackedThrough - this.deletedThrough >= DELETE_EVERY) this.flushDeletes();
+    this.window.settle(entry);
+    if (this.window.ackedThrough - this.deletedThrough >= DELETE_EVERY) this.flushDeletes();
     if (this.failed) {
-      if (this.inFlight === 0 && !this.retryTimer && !this.stopping) this.retryLater();
+      if (this.window.inFlight === 0 && !this.retryTimer && !this.stopping) this.retryLater();
       return;
     }
     this.pump();

@@ -1,3 +1,4 @@
+import { processEntry, processState } from "../shared/process-state.ts";
 import { Spool, type SpoolOptions } from "./spool.ts";
 
 /**
@@ -7,16 +8,14 @@ import { Spool, type SpoolOptions } from "./spool.ts";
  * file's exclusive SQLite lock until its stop; the new registration's hooks record before its start. Opening
  * the file a second time fails ("in use"), so those events were dropped and the error stuck. Shared, the
  * new store writes into the same handle, the old store's stop only lets go of it, and the new store's
- * drainers publish every row once they start. Kept on globalThis: the host loads each registry
- * generation as its own module copy.
+ * drainers publish every row once they start. A process-state entry (shared/process-state.ts): the host
+ * loads each registry generation as its own module copy.
  */
-const KEY = Symbol.for("openclaw-nats.spools");
 type Held = { spool: Spool; refs: number };
-type Slot = { [KEY]?: Map<string, Held> };
+const SPOOLS = processEntry("spool", "open-files", () => new Map<string, Held>());
 
 function held(): Map<string, Held> {
-  const slot = globalThis as Slot;
-  return (slot[KEY] ??= new Map());
+  return processState(SPOOLS);
 }
 
 /** The process's open spool for this file (one more holder), or the file opened now. Throws like Spool.open. */

@@ -1,5 +1,5 @@
 import { isAgentId } from "../shared/session-key.ts";
-import { isPublishableSubject, subjectMatches } from "../shared/subjects.ts";
+import { agentInboxSubject, isPublishableSubject, subjectMatches } from "../shared/subjects.ts";
 
 const RESERVED_PREFIXES = ["$JS", "$SYS", "$KV", "_INBOX"];
 
@@ -15,7 +15,7 @@ export function resolveToolSubject(params: { subject?: string; to?: string }): s
   if (params.subject && params.to) throw new SubjectRefused("give either subject or to, not both");
   if (params.to !== undefined) {
     if (!isAgentId(params.to)) throw new SubjectRefused(`to "${params.to}" is not an agent id (lowercase letters, digits, _ or -)`);
-    return `agent.${params.to}.inbox`;
+    return agentInboxSubject(params.to);
   }
   if (params.subject === undefined) throw new SubjectRefused("subject or to is required");
   return params.subject;

@@ -1,5 +1,6 @@
 import { childSpan, continueTrace, readTrace, traceHeaders, type Trace, type TraceHeaders } from "./context.ts";
 import type { Logger } from "../shared/logger.ts";
+import { processEntry, processState } from "../shared/process-state.ts";
 
 /**
  * The host starts a turn through APIs that take no trace context (subagent.run, the session store,
@@ -72,14 +73,11 @@ export class SessionTraces {
   }
 }
 
-const SLOT = Symbol.for("openclaw-nats.traces");
-type Slot = { [SLOT]?: SessionTraces };
+const TRACES = processEntry("trace", "sessions", () => new SessionTraces());
 
-/** One per process: each host registry generation loads its own copy of this module (like processHops). */
+/** One per process (shared/process-state.ts): each host registry generation loads its own copy of this module. */
 export function processTraces(): SessionTraces {
-  const slot = globalThis as Slot;
-  slot[SLOT] ??= new SessionTraces();
-  return slot[SLOT];
+  return processState(TRACES);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WakeHandoff, HandoffRefused } from "./handoff.ts";
+import { SessionDelivery, DeliveryRefused } from "./session-delivery.ts";
 import { NewSessionGate } from "./new-sessions.ts";
 import { Waker } from "./waker.ts";
 import type { WakeHost } from "./host.ts";
@@ -42,7 +42,7 @@ test("Waker forgets a session once its turn ended: 2,000 distinct sender-chosen 
 
 test("Waker.stop ends a start that keeps being refused (no 180 s retry past the stop), and the hand-off's stop calls it", async () => {
   const h = host({ refuse: true });
-  const handoff = new WakeHandoff({ urgentTurnsPerMinute: 100, turnTimeoutMs: 5000 }, log);
+  const handoff = new SessionDelivery({ urgentTurnsPerMinute: 100, turnTimeoutMs: 5000 }, log);
   handoff.addHost(h);
   const started = handoff.waker.wake({ agentId: "main", sessionKey: "agent:main:main" }, "hi");
   let outcome = "pending";
@@ -66,13 +66,13 @@ test("a session's hand-off queue is capped: past wake.maxQueuedPerSession the me
   const gate = new Promise<void>((r) => (release = r));
   const h = host();
   h.enqueueInjection = async () => (await gate, { enqueued: true, id: "x" });
-  const handoff = new WakeHandoff({ urgentTurnsPerMinute: 100, turnTimeoutMs: 5000, maxQueuedPerSession: 5 }, log);
+  const handoff = new SessionDelivery({ urgentTurnsPerMinute: 100, turnTimeoutMs: 5000, maxQueuedPerSession: 5 }, log);
   handoff.addHost(h);
   const t = { agentId: "main", sessionKey: "agent:main:main" };
   const first = handoff.deliver(t, "m0", false); // in flight
   await tick();
   const queued = Array.from({ length: 5 }, (_, i) => handoff.deliver(t, `m${i + 1}`, false));
-  await assert.rejects(handoff.deliver(t, "over", false), (err: Error) => err instanceof HandoffRefused && /wake\.maxQueuedPerSession/.test(err.message) && /5 messages/.test(err.message));
+  await assert.rejects(handoff.deliver(t, "over", false), (err: Error) => err instanceof DeliveryRefused && /wake\.maxQueuedPerSession/.test(err.message) && /5 messages/.test(err.message));
   release();
   await Promise.all([first, ...queued]);
 });

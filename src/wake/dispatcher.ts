@@ -6,7 +6,7 @@ import { injectWake, type SystemRuntime } from "./inject.ts";
 import { parseWakeMessage, type WakeMessage } from "./message.ts";
 import { checkSubjectBinding, formatWakeText, resolveTarget, type WakeTarget } from "./route.ts";
 import { Reservoir } from "../shared/reservoir.ts";
-import { HandoffRefused, WakeHandoff } from "./handoff.ts";
+import { DeliveryRefused, SessionDelivery } from "./session-delivery.ts";
 import { NewSessionGate } from "./new-sessions.ts";
 import { processTraces, inboundTrace } from "../trace/sessions.ts";
 import { headerGetter } from "../trace/nats.ts";
@@ -74,7 +74,7 @@ export class WakeDispatcher {
   /** `counts.rejected` by kind. */
   readonly rejectedBy: Record<RejectKind, number> = Object.fromEntries(REJECT_KINDS.map((k) => [k, 0])) as Record<RejectKind, number>;
   /** The durable hand-off (next-turn injections + wake turns); without a host (unit tests) the system-event path is used. */
-  readonly handoff: WakeHandoff;
+  readonly handoff: SessionDelivery;
   /** Hops of what each session is acting on; the nats tool sends one more. */
   readonly hops: HopContext = processHops();
   /** Time from message arrival to event enqueued + wake requested, last 1024 system-event wakes. */
@@ -88,7 +88,7 @@ export class WakeDispatcher {
     this.cfg = cfg;
     this.system = system;
     this.log = log;
-    this.handoff = new WakeHandoff({ urgentTurnsPerMinute: cfg.wake.urgentTurnsPerMinute, turnTimeoutMs: cfg.wake.turnTimeoutMs, maxQueuedPerSession: cfg.wake.maxQueuedPerSession }, log);
+    this.handoff = new SessionDelivery({ urgentTurnsPerMinute: cfg.wake.urgentTurnsPerMinute, turnTimeoutMs: cfg.wake.turnTimeoutMs, maxQueuedPerSession: cfg.wake.maxQueuedPerSession }, log);
     this.newSessions = new NewSessionGate({ perSender: cfg.wake.newSessionsPerSenderPerMinute, total: cfg.wake.newSessionsPerMinute });
   }
 
@@ -140,7 +140,7 @@ export class WakeDispatcher {
     try {
       result = await this.inject(target, priority, message.from, message.body);
     } catch (err) {
-      if (err instanceof HandoffRefused) return this.reject("handoff_refused", err.message, subject, seen);
+      if (err instanceof DeliveryRefused) return this.reject("handoff_refused", err.message, subject, seen);
       throw err;
     }
     this.hostMicros.add((performance.now() - hostStart) * 1000);

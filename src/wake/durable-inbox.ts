@@ -1,5 +1,5 @@
-import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import type { WakeDispatcher } from "./dispatcher.ts";
@@ -9,6 +9,8 @@ import { Slots } from "./slots.ts";
 import { RecentSeqs } from "./recent-seqs.ts";
 import { ensureInboxConsumer, ensureInboxStream, retireCatchAll } from "./inbox-provision.ts";
 import { DeadLetterStore } from "./dead-letter-store.ts";
+import { ExhaustedWatch } from "./inbox-exhausted.ts";
+import { HeldMessages, settle } from "./inbox-messages.ts";
 
 /** A stop's nak delay (see stop()): long enough for the server to drop our closed pulls, short against any restart. */
 const HAND_BACK_DELAY_MS = 2000;
@@ -29,6 +31,8 @@ export interface InboxCounts {
  *
  * Up to `inbox.maxConcurrent` messages are handled at once and each is kept alive with `working()`
  * while it is handled, so a long relay turn neither blocks the rest nor gets redelivered.
+ * Held messages and their keep-alives: inbox-messages.ts; the exhausted-delivery advisory: inbox-exhausted.ts;
+ * provisioning: inbox-provision.ts. This class consumes, dedupes, dispatches and answers the server.
  */
 export class DurableInbox {
   private readonly cfg: NatsPluginConfig;
@@ -40,12 +44,12 @@ export class DurableInbox {
   /** Publisher message ids (Nats-Msg-Id) injected or being handled: see handle(). */
   private readonly doneIds = new RecentSeqs<string>(10_000);
   private readonly inFlightIds = new Set<string>();
-  /** Every message this gateway holds (pulled, not yet acked/nak'ed), with its keep-alive timer: handed back on stop. */
-  private readonly held = new Map<JsMsg, ReturnType<typeof setInterval>>();
+  /** Every message this gateway holds (pulled, not yet acked/nak'ed): kept alive, handed back on stop. */
+  private readonly held: HeldMessages;
   private readonly deadLetters: DeadLetterStore;
+  private readonly exhausted: ExhaustedWatch;
   /** Consuming, by consumer name: a retried start (after a partial failure) starts only what is missing. */
   private consumers = new Map<string, ConsumerMessages>();
-  private advisory: Subscription | undefined;
   private running = false;
   private stopped = false;
   readonly counts: InboxCounts = { redeliveriesSkipped: 0, deadLettered: 0, inFlight: 0 };
@@ -56,11 +60,13 @@ export class DurableInbox {
     this.log = log;
     this.hosting = hosting;
     this.deadLetters = new DeadLetterStore(cfg, log);
+    this.held = new HeldMessages(cfg.inbox.ackWaitMs, log);
+    this.exhausted = new ExhaustedWatch(cfg, log, this.deadLetters, () => this.counts.deadLettered++);
   }
 
   /** Consumers being consumed now (one loop each), and whether the exhausted-message advisory is watched. */
   get consuming(): { consumers: number; advisory: boolean } {
-    return { consumers: this.consumers.size, advisory: this.advisory !== undefined };
+    return { consumers: this.consumers.size, advisory: this.exhausted.watching };
   }
 
   /** Provision stream + consumers (idempotent) and start consuming. Called on every (re)connect. */
@@ -72,7 +78,7 @@ export class DurableInbox {
       const streamSubjects = await ensureInboxStream(jsm, this.cfg, this.log);
       const consumers = inboxConsumers(this.cfg, wakeLayout(this.cfg, this.hosting.agents));
       await retireCatchAll(jsm, this.cfg, this.log, consumers, streamSubjects);
-      this.watchExhausted(nc, jsm);
+      this.exhausted.start(nc, jsm);
       for (const c of consumers) {
         if (this.consumers.has(c.name)) continue; // consuming since an earlier, partly failed start
         await ensureInboxConsumer(jsm, this.cfg, this.log, c, streamSubjects);
@@ -93,50 +99,6 @@ export class DurableInbox {
     }
   }
 
-  /**
-   * A message whose last delivery was never acked (the gateway died while holding it, every time) is
-   * reported by the server's MAX_DELIVERIES advisory: copy it to the dead-letter subject and remove it
-   * from the stream. One gateway of the queue group handles each advisory.
-   */
-  private watchExhausted(nc: NatsConnection, jsm: JetStreamManager): void {
-    const stream = this.cfg.inbox.streamName;
-    const prefix = this.cfg.inbox.consumerName;
-    if (this.advisory) return; // subscribed by an earlier, partly failed start
-    try {
-      this.advisory = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`, {
-        queue: this.cfg.queueGroup,
-        callback: (err, msg) => {
-          if (err) return;
-          let adv: { consumer?: unknown; stream_seq?: unknown; deliveries?: unknown };
-          try {
-            adv = msg.json();
-          } catch {
-            return;
-          }
-          const consumer = typeof adv.consumer === "string" ? adv.consumer : "";
-          if (typeof adv.stream_seq !== "number" || !(consumer === prefix || consumer.startsWith(`${prefix}-`))) return;
-          void this.exhausted(nc, jsm, adv.stream_seq, Number(adv.deliveries) || this.cfg.inbox.maxDeliver);
-        },
-      });
-    } catch (err) {
-      this.log.warn(`nats: durable inbox: cannot watch for exhausted messages (${errorMessage(err)}); a message whose every delivery times out stays in the stream until maxAgeHours`);
-    }
-  }
-
-  private async exhausted(nc: NatsConnection, jsm: JetStreamManager, seq: number, deliveries: number): Promise<void> {
-    const stream = this.cfg.inbox.streamName;
-    try {
-      const sm = await jsm.streams.getMessage(stream, { seq });
-      if (!sm) return;
-      // Removed from the inbox only once a dead-letter stream holds the copy; else it stays (until maxAgeHours).
-      if (!(await this.deadLetters.store(nc, { subject: sm.subject, data: sm.data, headers: sm.header, reason: `not acknowledged after ${deliveries} deliveries (inbox.maxDeliver)` }, { streamSeq: seq }))) return;
-      this.counts.deadLettered++;
-      await jsm.streams.deleteMessage(stream, seq, false);
-    } catch (err) {
-      if (!/no message found/i.test(errorMessage(err))) this.log.warn(`nats: durable inbox: dead-lettering exhausted message ${seq} failed: ${errorMessage(err)}`);
-    }
-  }
-
   private async loop(nc: NatsConnection, messages: ConsumerMessages, slots: Slots): Promise<void> {
     const capacityWaitMs = this.cfg.inbox.ackWaitMs * 2;
     try {
@@ -146,37 +108,23 @@ export class DurableInbox {
           break;
         }
         // Kept alive from the moment it is pulled, also while it waits for a free slot.
-        this.hold(m);
+        this.held.hold(m);
         // A wait with a deadline: past it the message goes back to the stream (redelivered later) instead of
         // being held while the slots stay busy.
         if (!(await slots.acquire(capacityWaitMs))) {
           this.log.warn(`nats: durable inbox: no free slot for ${m.subject} within ${capacityWaitMs} ms (inbox.maxConcurrent ${this.cfg.inbox.maxConcurrent} busy); handed back for a later delivery`);
-          this.release(m, "nak");
+          this.held.release(m, "nak");
           continue;
         }
         // Started in arrival order: the synchronous part of dispatch (parse, inject) keeps that order.
         void this.handle(nc, m).finally(() => {
-          this.release(m);
+          this.held.release(m);
           slots.release();
         });
       }
     } catch (err) {
       this.log.warn(`nats: durable inbox stopped: ${errorMessage(err)}`);
     }
-  }
-
-  private hold(m: JsMsg): void {
-    const keepAlive = setInterval(() => settle(m, "working", this.log), Math.max(500, Math.floor(this.cfg.inbox.ackWaitMs / 3)));
-    this.held.set(m, keepAlive);
-  }
-
-  /** Stop keeping `m` alive; with `how`, also answer the server for it. */
-  private release(m: JsMsg, how?: "nak", delayMs?: number): void {
-    const timer = this.held.get(m);
-    if (timer === undefined) return;
-    clearInterval(timer);
-    this.held.delete(m);
-    if (how) settle(m, how, this.log, delayMs);
   }
 
   /** One pulled message: dedup, route, dispatch, ack / nak / dead-letter. Public for the unit test of redelivery. */
@@ -254,11 +202,10 @@ export class DurableInbox {
   async stop(): Promise<void> {
     this.stopped = true;
     try {
-      this.advisory?.unsubscribe();
+      this.exhausted.stop();
     } catch (err) {
       this.log.warn(`nats: durable inbox: advisory unsubscribe failed: ${errorMessage(err)}`);
     } finally {
-      this.advisory = undefined;
       const consumers = [...this.consumers.values()];
       this.consumers.clear();
       // Pulling stops first: a nak while a pull request is still open hands the message straight back to us.
@@ -267,22 +214,7 @@ export class DurableInbox {
       // waiting), and a message nak'ed without delay was redelivered straight into one of them — to a
       // subscription already gone, so it came back only after the full ack wait. Delayed, it waits out
       // the stale pulls and is redelivered to whoever pulls next.
-      for (const m of [...this.held.keys()]) this.release(m, "nak", HAND_BACK_DELAY_MS);
+      this.held.handBackAll(HAND_BACK_DELAY_MS);
     }
-  }
-}
-
-/**
- * ack / nak / term / working, never throwing: the connection may be closed or draining (a stop, an
- * outage), and a keep-alive timer must not throw out of itself. A failed answer is logged; the server
- * redelivers the message after its ack wait.
- */
-function settle(m: JsMsg, how: "ack" | "nak" | "term" | "working", log: Logger, arg?: number | string): void {
-  try {
-    if (how === "nak") m.nak(typeof arg === "number" ? arg : undefined);
-    else if (how === "term") m.term(typeof arg === "string" ? arg : undefined);
-    else m[how]();
-  } catch (err) {
-    log.debug?.(`nats: durable inbox: ${how} for ${m.subject} failed: ${errorMessage(err)}`);
   }
 }

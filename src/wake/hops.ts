@@ -1,4 +1,5 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
+import { processEntry, processState } from "../shared/process-state.ts";
 
 /**
  * Every message the plugin sends on behalf of an agent carries how many agent → agent hops led to it.
@@ -47,12 +48,9 @@ export class HopContext {
   }
 }
 
-const SLOT = Symbol.for("openclaw-nats.hops");
-type Slot = { [SLOT]?: HopContext };
+const HOPS = processEntry("wake", "hops", () => new HopContext());
 
 /** One hop context per process: the wake side sets it, the tools (registered per instance) read it. */
 export function processHops(): HopContext {
-  const slot = globalThis as Slot;
-  slot[SLOT] ??= new HopContext();
-  return slot[SLOT];
+  return processState(HOPS);
 }

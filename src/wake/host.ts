@@ -1,5 +1,5 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
-import { listAgentIds } from "openclaw/plugin-sdk/agent-scope-runtime";
+import { hostedAgentIds } from "../shared/hosted-agents.ts";
 import { errorMessage } from "../shared/logger.ts";
 
 /** Runs `fn` in the async context captured when the plugin registered (host calls act as the plugin). */
@@ -62,7 +62,7 @@ export function wakeHost(api: HostApi, detached: Detached): WakeHost {
     sessionsWithPending() {
       // The SQLite session store is scoped per agent: list each hosted agent's sessions.
       const out: Array<{ sessionKey: string; agentId: string }> = [];
-      for (const agentId of listAgentIds(api.runtime.config.current())) {
+      for (const agentId of hostedAgentIds(api.runtime.config.current())) {
         for (const row of detached(() => session.listSessionEntries({ agentId }))) {
           if (ourPending(row.entry) > 0) out.push({ sessionKey: row.sessionKey, agentId });
         }

@@ -1,4 +1,3 @@
-import { listAgentIds } from "openclaw/plugin-sdk/agent-scope-runtime";
 import type { ParsedWake, WakeDispatcher } from "./dispatcher.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 
@@ -50,9 +49,4 @@ export class Hosting {
     if (!parsed.ok) return { parsed };
     return this.hosts(parsed.target.agentId) ? { parsed } : { away: parsed.target.agentId, parsed };
   }
-}
-
-/** The agent ids an OpenClaw config hosts (the host's own list: configured agents, else the default one). */
-export function hostedAgentIds(config: unknown): string[] {
-  return listAgentIds(config as Parameters<typeof listAgentIds>[0]);
 }

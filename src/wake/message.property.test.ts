@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { isSessionKey, isAgentId } from "../shared/session-key.ts";
 import { parseWakeMessage, PRIORITIES } from "./message.ts";
-import { agentOfSubject, checkSubjectBinding, resolveTarget } from "./route.ts";
+import { agentOfSubject } from "../shared/subjects.ts";
+import { checkSubjectBinding, resolveTarget } from "./route.ts";
 
 // A wake message is whatever a publisher on the bus wrote. parseWakeMessage must never throw, and
 // every answer is either a message that satisfies the wire rules or a rejection that says why.

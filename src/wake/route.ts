@@ -1,16 +1,10 @@
-import { AGENT_ID_PATTERN, agentOfSessionKey, mainSessionKey } from "../shared/session-key.ts";
+import { agentOfSessionKey, mainSessionKey } from "../shared/session-key.ts";
+import { agentOfSubject } from "../shared/subjects.ts";
 import type { Priority, WakeMessage } from "./message.ts";
 
 export interface WakeTarget {
   agentId: string;
   sessionKey: string;
-}
-
-const AGENT_SUBJECT = new RegExp(`^agent\\.(${AGENT_ID_PATTERN.slice(1, -1)})\\.`);
-
-/** The agent an `agent.<id>.…` subject names, or undefined for subjects that name none (`alerts.>`, broadcasts). */
-export function agentOfSubject(subject: string): string | undefined {
-  return AGENT_SUBJECT.exec(subject)?.[1];
 }
 
 /**

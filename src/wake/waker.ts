@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { RateWindow } from "../shared/rate-window.ts";
 import type { WakeHost } from "./host.ts";
 import type { WakeTarget } from "./route.ts";
 
@@ -40,7 +41,8 @@ interface SessionState {
 export class Waker {
   readonly counts = { wakes: 0, turns: 0, coalesced: 0, rateLimited: 0, failed: 0 };
   private readonly sessions = new Map<string, SessionState>();
-  private readonly starts = new Map<string, number[]>();
+  /** Wake-turn starts per agent in the last minute (urgentTurnsPerMinute). */
+  private readonly starts = new RateWindow(WINDOW_MS);
   private readonly host: () => WakeHost | undefined;
   private readonly settings: WakerSettings;
   private readonly log: Logger;
@@ -211,18 +213,11 @@ export class Waker {
 
   /** ms until this agent may start another wake turn (0: now). */
   private rateDelay(agentId: string): number {
-    const now = Date.now();
-    const recent = (this.starts.get(agentId) ?? []).filter((t) => t > now - WINDOW_MS);
-    if (recent.length === 0) this.starts.delete(agentId);
-    else this.starts.set(agentId, recent);
-    if (recent.length < this.settings.urgentTurnsPerMinute) return 0;
-    return recent[recent.length - this.settings.urgentTurnsPerMinute]! + WINDOW_MS - now;
+    return this.starts.delay(agentId, this.settings.urgentTurnsPerMinute);
   }
 
   private recordStart(agentId: string): void {
-    const list = this.starts.get(agentId) ?? [];
-    list.push(Date.now());
-    this.starts.set(agentId, list);
+    this.starts.add(agentId);
   }
 }
 

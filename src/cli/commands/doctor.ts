@@ -1,6 +1,6 @@
 import { formatChecks, skip, type CheckResult } from "../doctor/check.ts";
 import { configCheck, conversationAccessCheck, gatewayAndSpoolChecks, toolSearchCheck } from "../doctor/host-checks.ts";
-import { hostedAgentIds } from "../../wake/hosting.ts";
+import { hostedAgentIds } from "../../shared/hosted-agents.ts";
 import { replicationCheck } from "../doctor/replication-check.ts";
 import { clockCheck, connectChecks, jetstreamCheck, permissionChecks, streamChecks } from "../doctor/nats-checks.ts";
 import { CliError, gatewayRpcOpts, withConnectionFlags, withGatewayFlags, type CliCommand, type ConnectionFlags, type GatewayFlags, type NatsCli, type OutputFlags } from "../context.ts";

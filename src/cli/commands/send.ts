@@ -1,6 +1,7 @@
 import { errors } from "@nats-io/transport-node";
 import { PRIORITIES, type Priority } from "../../wake/message.ts";
-import { isAgentId, isSessionKey } from "../../shared/session-key.ts";
+import { agentOfSessionKey, isAgentId, isSessionKey } from "../../shared/session-key.ts";
+import { agentInboxSubject } from "../../shared/subjects.ts";
 import { CliError, withConnectionFlags, type CliCommand, type ConnectionFlags, type NatsCli, type OutputFlags } from "../context.ts";
 
 interface SendFlags extends ConnectionFlags, OutputFlags {
@@ -36,8 +37,8 @@ export function registerSend(nats: CliCommand, cli: NatsCli): void {
       if (flags.session !== undefined && !isSessionKey(flags.session)) throw new CliError(`--session must look like agent:<agentId>:<rest>`);
       const timeout = Number(flags.timeout);
       if (!Number.isInteger(timeout) || timeout <= 0) throw new CliError("--timeout must be a positive number of milliseconds");
-      const agent = flags.to ?? flags.session?.split(":")[1] ?? cfg.defaultAgent;
-      const subject = flags.subject ?? `agent.${agent}.inbox`;
+      const agent = flags.to ?? agentOfSessionKey(flags.session) ?? cfg.defaultAgent;
+      const subject = flags.subject ?? agentInboxSubject(agent);
       const message = {
         from: flags.from,
         body: words.join(" "),

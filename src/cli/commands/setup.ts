@@ -1,5 +1,5 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { hostedAgentIds } from "../../wake/hosting.ts";
+import { hostedAgentIds } from "../../shared/hosted-agents.ts";
 import { expectedInboxConsumers, inboxConsumerConfig, inboxStreamConfig } from "../../wake/layout.ts";
 import { ConfigError, parseConfig } from "../../config/parse.ts";
 import type { NatsPluginConfig } from "../../config/schema.ts";

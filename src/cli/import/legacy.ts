@@ -1,3 +1,5 @@
+import { takeUserInfo } from "../../connection/options.ts";
+
 /**
  * `openclaw nats import-config`: maps the settings of the plugins this one replaces onto
  * `plugins.entries.nats`. Every old key is either carried (and said where to) or listed with why
@@ -76,20 +78,16 @@ class Builder {
   /** A server URL; user:password in it become credentials (nats.js takes them from options only). */
   url(raw: unknown, from: string, urlPath = "url", credsPath = "credentials"): void {
     if (typeof raw !== "string" || raw.trim() === "") return this.drop(from, "not a URL string");
-    const m = /^([a-z]+:\/\/)([^@/\s]*)@(.*)$/i.exec(raw.trim());
-    const clean = m ? `${m[1]}${m[3]}` : raw.trim();
+    const { url: clean, credentials } = takeUserInfo(raw.trim());
     const prev = this.get(urlPath);
     if (prev !== undefined && prev !== clean) {
       return this.drop(from, `points at ${clean}, but ${urlPath} is already ${String(prev)} from another old entry: this plugin uses one server (set events.agents.<id>.url to send an agent's events elsewhere)`);
     }
     this.set(urlPath, clean, from);
-    if (m && m[2]) {
-      const [user, pass] = m[2].split(":").map((p) => decodeURIComponent(p));
-      if (pass === undefined) this.set(`${credsPath}.token`, user, `${from} (token in the URL)`);
-      else {
-        this.set(`${credsPath}.user`, user, `${from} (user in the URL)`);
-        this.set(`${credsPath}.pass`, pass, `${from} (password in the URL)`);
-      }
+    if (credentials && "token" in credentials) this.set(`${credsPath}.token`, credentials.token, `${from} (token in the URL)`);
+    else if (credentials) {
+      this.set(`${credsPath}.user`, credentials.user, `${from} (user in the URL)`);
+      this.set(`${credsPath}.pass`, credentials.pass, `${from} (password in the URL)`);
     }
   }
 }

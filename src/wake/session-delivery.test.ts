@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WakeHandoff } from "./handoff.ts";
+import { SessionDelivery } from "./session-delivery.ts";
 import { MAX_ENTRIES, MAX_ENTRY_CHARS, packEntries } from "./packing.ts";
 import type { InjectionResult, WakeHost } from "./host.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -47,7 +47,7 @@ function fakeHost(opts: { rows?: string[]; turnMs?: number; commitMs?: number; r
 const settings = { urgentTurnsPerMinute: 100, turnTimeoutMs: 5000 };
 
 test("messages waiting while a commit is in flight are packed into one entry, in order", async () => {
-  const h = new WakeHandoff(settings, log);
+  const h = new SessionDelivery(settings, log);
   const f = fakeHost();
   h.addHost(f.host);
   const all = await Promise.all(Array.from({ length: 10 }, (_, i) => h.deliver(target, `[NORMAL from x] m${i}`, false)));
@@ -59,7 +59,7 @@ test("messages waiting while a commit is in flight are packed into one entry, in
 });
 
 test("a backlog delivered one at a time never hits the 32-entry cap: the session is woken and drained, nothing lost", async () => {
-  const h = new WakeHandoff(settings, log);
+  const h = new SessionDelivery(settings, log);
   const f = fakeHost({ commitMs: 1 });
   h.addHost(f.host);
   for (let i = 0; i < 100; i++) await h.deliver(target, `m${i}`, false);
@@ -71,7 +71,7 @@ test("a backlog delivered one at a time never hits the 32-entry cap: the session
 });
 
 test("urgent wakes while a turn runs are coalesced into one follow-up turn", async () => {
-  const h = new WakeHandoff(settings, log);
+  const h = new SessionDelivery(settings, log);
   const f = fakeHost({ turnMs: 200 });
   h.addHost(f.host);
   await h.deliver(target, "u0", true);
@@ -84,7 +84,7 @@ test("urgent wakes while a turn runs are coalesced into one follow-up turn", asy
 });
 
 test("past urgentTurnsPerMinute the next turn waits for the window, counted; nothing is dropped", async () => {
-  const h = new WakeHandoff({ urgentTurnsPerMinute: 2, turnTimeoutMs: 5000 }, log);
+  const h = new SessionDelivery({ urgentTurnsPerMinute: 2, turnTimeoutMs: 5000 }, log);
   const f = fakeHost({ turnMs: 5 });
   h.addHost(f.host);
   for (let i = 0; i < 3; i++) {
@@ -98,7 +98,7 @@ test("past urgentTurnsPerMinute the next turn waits for the window, counted; not
 });
 
 test("a session without a row: urgent starts its first turn with the text, normal goes in as a system event", async () => {
-  const h = new WakeHandoff(settings, log);
+  const h = new SessionDelivery(settings, log);
   const f = fakeHost({ rows: [] });
   h.addHost(f.host);
   assert.deepEqual(await h.deliver({ agentId: "ops", sessionKey: "agent:ops:main" }, "[NORMAL from a] n", false), { via: "system-event" });
@@ -108,7 +108,7 @@ test("a session without a row: urgent starts its first turn with the text, norma
 });
 
 test("a new session's messages stay in order while its first turn creates the row: later ones wait and are injected after it", async () => {
-  const h = new WakeHandoff(settings, log);
+  const h = new SessionDelivery(settings, log);
   const f = fakeHost({ rows: [], rowMs: 60, turnMs: 150 });
   h.addHost(f.host);
   const t = { agentId: "ops", sessionKey: "agent:ops:main" };
@@ -128,7 +128,7 @@ test("a new session's messages stay in order while its first turn creates the ro
 });
 
 test("a stale registration (refuses with id \"\" while the row exists) falls through to another host", async () => {
-  const h = new WakeHandoff(settings, log);
+  const h = new SessionDelivery(settings, log);
   const good = fakeHost();
   h.addHost(good.host);
   const stale: WakeHost = { ...good.host, enqueueInjection: async () => ({ enqueued: false, id: "" }) };
@@ -138,7 +138,7 @@ test("a stale registration (refuses with id \"\" while the row exists) falls thr
 });
 
 test("on start, sessions still holding our injections are woken", async () => {
-  const h = new WakeHandoff(settings, log);
+  const h = new SessionDelivery(settings, log);
   const f = fakeHost();
   f.rows.get(target.sessionKey)!.push("left over");
   h.addHost(f.host);
@@ -155,7 +155,7 @@ test("a text longer than one entry is cut into consecutive entries", () => {
 });
 
 test("a hand-off with an id (alertmanager) is its own entry keyed by it: a retry while pending is not a second copy", async () => {
-  const h = new WakeHandoff(settings, log);
+  const h = new SessionDelivery(settings, log);
   const f = fakeHost();
   const keys: string[] = [];
   const enqueue = f.host.enqueueInjection;

@@ -11,7 +11,7 @@ const ENTRY_BUDGET = MAX_ENTRIES - 2;
 const CAP_POLL_MS = 200;
 const SESSION_POLL_MS = 50;
 
-export interface HandoffResult {
+export interface DeliveryResult {
   /** "injection": committed to the session store (survives a crash); "turn": a new session's first turn carries it; "system-event": memory only. */
   via: "injection" | "turn" | "system-event";
 }
@@ -19,13 +19,13 @@ export interface HandoffResult {
 const DEFAULT_MAX_QUEUED = 1000;
 
 /** A hand-off the plugin refuses (a cap); the message is dead-lettered with this reason, not retried. */
-export class HandoffRefused extends Error {
-  override readonly name = "HandoffRefused";
+export class DeliveryRefused extends Error {
+  override readonly name = "DeliveryRefused";
 }
 
 /** A commit's result, and for a new session's first turn what the session's next batch must wait for. */
 interface Committed {
-  result: HandoffResult;
+  result: DeliveryResult;
   settle?: Promise<void>;
 }
 
@@ -41,7 +41,7 @@ export interface WakeItem {
 
 interface Waiting extends Packable {
   urgent: boolean;
-  resolve: (r: HandoffResult) => void;
+  resolve: (r: DeliveryResult) => void;
   reject: (err: Error) => void;
 }
 
@@ -52,14 +52,14 @@ interface Outbox {
 }
 
 /**
- * The durable hand-off of wake messages to the host. Each message becomes text in a next-turn injection
+ * Delivers wake messages into the host's session store: the durable hand-off. Each message becomes text in a next-turn injection
  * (api.session.workflow.enqueueNextTurnInjection, committed to the SQLite session store before the promise
  * resolves), so a message the plugin acks after `deliver` resolves survives a gateway crash. Messages for one
  * session that wait while a commit is in flight are packed into one entry (up to 32,768 chars), in order,
  * so a backlog fills few entries; when the session already holds its 32 entries, the hand-off wakes the
  * session and waits for the turn to drain them (backpressure) rather than lose or cut anything.
  */
-export class WakeHandoff {
+export class SessionDelivery {
   readonly waker: Waker;
   readonly counts = { messages: 0, entries: 0, systemEvents: 0, firstTurns: 0, capWaits: 0, failed: 0, refused: 0 };
   private readonly hosts: WakeHost[] = [];
@@ -104,21 +104,21 @@ export class WakeHandoff {
     return this.hosts.length > 0;
   }
 
-  /** Hand one framed message to the session; resolves once the host holds it (see HandoffResult). Urgent also wakes the session. */
-  deliver(target: WakeTarget, text: string, urgent: boolean, id?: string): Promise<HandoffResult> {
+  /** Hand one framed message to the session; resolves once the host holds it (see DeliveryResult). Urgent also wakes the session. */
+  deliver(target: WakeTarget, text: string, urgent: boolean, id?: string): Promise<DeliveryResult> {
     this.counts.messages++;
     if (this.waker.stopped) return Promise.reject(new Error("the wake service is stopping; not handed off"));
     let box = this.outboxes.get(target.sessionKey);
     const cap = this.settings.maxQueuedPerSession ?? DEFAULT_MAX_QUEUED;
     if (box && box.items.length >= cap) {
       this.counts.refused++;
-      return Promise.reject(new HandoffRefused(`${target.sessionKey.slice(0, 120)} already has ${box.items.length} messages waiting for their hand-off (wake.maxQueuedPerSession ${cap}); refused`));
+      return Promise.reject(new DeliveryRefused(`${target.sessionKey.slice(0, 120)} already has ${box.items.length} messages waiting for their hand-off (wake.maxQueuedPerSession ${cap}); refused`));
     }
     if (!box) {
       box = { target, items: [], pumping: false };
       this.outboxes.set(target.sessionKey, box);
     }
-    const out = new Promise<HandoffResult>((resolve, reject) => box.items.push({ text, urgent, resolve, reject, ...(id ? { key: `nats:${id.slice(0, 400)}` } : {}) }));
+    const out = new Promise<DeliveryResult>((resolve, reject) => box.items.push({ text, urgent, resolve, reject, ...(id ? { key: `nats:${id.slice(0, 400)}` } : {}) }));
     if (!box.pumping) void this.pump(box);
     return out;
   }
