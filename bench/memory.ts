@@ -1,8 +1,10 @@
 /**
  * Memory benchmark (npm run bench:memory). One spawned nats-server; for each stream size (1,000 /
- * 100,000 / 1,000,000 events across 20 agents, the target agent having 1,000 recent events):
- *   (A)  the plugin's way: the session-start block from the local projection, through the query worker
- *        (what a turn waits for), and the same query in-process (the projection's own cost);
+ * 100,000 / 1,000,000 events across 20 agents, the target agent having 1,000 recent events and its share
+ * of the older history):
+ *   (A)  the plugin's way: the session-start block from the local projection, built for the opening
+ *        message as a turn builds it, through the query worker (what a turn waits for), and the same
+ *        query in-process (the projection's own cost);
  *   (B)  the alternative: read by subject and time straight from JetStream on a reused connection;
  *   (C)  the RFC's reference approach (baseline): new connection + up to 1,000 sequential getMessage;
  *   (R)  rebuilding the projection by replaying the stream; (S) event_search latency.
@@ -34,6 +36,8 @@ import { Latencies } from "./lib/stats.ts";
 const SIZES = (process.env.BENCH_MEMORY_SIZES ?? "1000,100000,1000000").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
 const ITER = { worker: 300, inProcess: 300, direct: 30, rfc: 15, search: 100 };
 const MAX_CHARS = 4000;
+/** The message that opens the session: the block is built for it (its words are common in the synthetic stream). */
+const OPENING = "Where are we with the database migration budget and the release?";
 const log = (m: string): void => console.error(`… ${m}`);
 const ms = (us: number): number => Math.round(us / 10) / 100;
 
@@ -77,7 +81,7 @@ try {
 
     const peer = restOfSessionKey(TARGET_SESSION);
     const visibility: Visibility = { agents: [TARGET], peer, agentWide: true };
-    const req: Omit<ContextRequest, "op"> = { agentId: TARGET, scope: "peer", visibility, types: TYPES, since: now - LOOKBACK_MS, maxEvents: RECENT, maxChars: MAX_CHARS, notesPath: "MEMORY.md", prompt: undefined, searchHint: true };
+    const req: Omit<ContextRequest, "op"> = { agentId: TARGET, scope: "peer", visibility, types: TYPES, since: now - LOOKBACK_MS, maxEvents: RECENT, maxChars: MAX_CHARS, notesPath: "MEMORY.md", prompt: OPENING, searchHint: true };
 
     // (A) through the worker (what a turn waits for), then in-process.
     const queries = new MemoryQueries(path, quietLogger);

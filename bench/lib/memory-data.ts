@@ -7,8 +7,9 @@ import { AckPublisher } from "../../src/spool/ack-publisher.ts";
 /**
  * Synthetic event streams for the memory latency bench: `total` events across 20 agents, of which the
  * target agent has exactly RECENT conversation events in the last 7 days (one user), published last and
- * interleaved with the other agents' recent traffic. The other 19 agents share the rest, half
- * conversation and half tool/LLM metadata, most of it older than the lookback.
+ * interleaved with the other agents' recent traffic. Every agent, the target too, has its share of the
+ * older history (half conversation, half tool/LLM metadata, 40 users, older than the lookback), so the
+ * target's own full-text index grows with the stream: ~48,000 old events of its own at 1,000,000.
  */
 export const AGENTS = 20;
 export const TARGET = "a00";
@@ -107,18 +108,18 @@ export async function populate(nc: NatsConnection, total: number, name: string, 
   await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`] });
   const r = rng(total);
   const others = Math.max(0, total - RECENT);
-  const perOther = Math.floor(others / (AGENTS - 1));
+  const perOther = Math.floor(others / AGENTS);
   let conversationRows = 0;
   const item = (e: EventEnvelope) => {
     if (e.type === "msg.in" || e.type === "turn.reply") conversationRows++;
     return { subject: eventSubject(prefix, e.agent, e.type), data: JSON.stringify(e), id: e.id };
   };
   const t0 = performance.now();
-  // Old phase: every other agent's events older than the lookback, oldest first.
+  // Old phase: every agent's events older than the lookback (the target's too), oldest first.
   function* old() {
     const oldCount = Math.max(0, perOther - OTHER_RECENT);
     for (let i = 0; i < oldCount; i++) {
-      for (let a = 1; a < AGENTS; a++) {
+      for (let a = 0; a < AGENTS; a++) {
         const ts = now - LOOKBACK_MS - DAY - Math.floor(((oldCount - i) / Math.max(1, oldCount)) * 300 * DAY);
         yield item(otherEvent(r, `a${String(a).padStart(2, "0")}`, i, ts));
       }

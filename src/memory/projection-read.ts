@@ -60,22 +60,49 @@ export function latestNote(p: ProjectionDb, agent: string, path: string): NoteFi
   return { path, sha256: sha, ts: Number(head.ts), text: [...seen.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t).join(""), complete: seen.size === count };
 }
 
-/** BM25-ranked rows matching `match`, within the reader's visibility and the filters (each agent's index, merged). */
+/**
+ * The smallest rowid a visible row of this agent from `since` on can have (rows are numbered as they
+ * are inserted): the full-text scan starts there instead of at the agent's first row, so a search over
+ * the lookback costs what that window holds, not the whole history. An index range over the window
+ * ((agent, peer, ts) or (agent, ts)); undefined when no row is visible from `since` on.
+ */
+function firstVisibleRowid(p: ProjectionDb, agent: string, v: Visibility, since: number): number | undefined {
+  const lows: number[] = [];
+  const lo = (sql: string, ...args: Array<string | number>): void => {
+    const r = p.stmt(sql).get(...args);
+    if (r && r.lo !== null && r.lo !== undefined) lows.push(Number(r.lo));
+  };
+  if (v.peer === undefined) lo("SELECT min(n) AS lo FROM rows WHERE agent = ? AND ts >= ?", agent, since);
+  else {
+    lo("SELECT min(n) AS lo FROM rows WHERE agent = ? AND peer = ? AND ts >= ?", agent, v.peer, since);
+    if (v.agentWide) lo("SELECT min(n) AS lo FROM rows WHERE agent = ? AND peer IS NULL AND ts >= ?", agent, since);
+  }
+  return lows.length > 0 ? Math.min(...lows) : undefined;
+}
+
+/**
+ * BM25-ranked rows matching `match`, within the reader's visibility and the filters (each agent's index,
+ * merged). The ranking query carries only rowid and score; the text (and the snippet, unless
+ * `snippets` is false) is read for the `limit` rows it keeps, not for every match.
+ */
 export function searchRows(p: ProjectionDb, q: SearchQuery): SearchHit[] {
   const v = q.visibility;
   const peer = v.peer ?? null;
   const wide = v.agentWide ? 1 : 0;
   const types = q.types && q.types.length > 0 ? JSON.stringify(q.types) : null;
   const session = q.session ?? null;
+  const since = q.since ?? 0;
   const hits: SearchHit[] = [];
   for (const agent of v.agents) {
     const tbl = p.ftsTable(agent, false);
     if (!tbl) continue;
+    const from = since > 0 ? firstVisibleRowid(p, agent, v, since) : 0;
+    if (from === undefined) continue;
     // CROSS JOIN keeps the full-text match as the outer loop: with a plain JOIN SQLite walks the
     // agent's rows by index and runs the MATCH once per row (seconds on a large history).
-    const sql = `SELECT ${COLUMNS.split(", ").map((c) => `r.${c}`).join(", ")}, bm25(${tbl}) AS bm25, snippet(${tbl}, 0, '', '', '…', 40) AS snip
+    const sql = `SELECT r.n AS n, bm25(${tbl}) AS bm25
       FROM ${tbl} CROSS JOIN rows r ON r.n = ${tbl}.rowid
-      WHERE ${tbl} MATCH ?
+      WHERE ${tbl} MATCH ? AND ${tbl}.rowid >= ?
         AND r.agent = ?
         AND (? IS NULL OR r.peer = ? OR (r.peer IS NULL AND ? = 1))
         AND (? = 1 OR r.peer IS NOT NULL)
@@ -84,11 +111,30 @@ export function searchRows(p: ProjectionDb, q: SearchQuery): SearchHit[] {
         AND (? IS NULL OR r.session = ?)
         ${EXCLUDE_SQL}
       ORDER BY bm25 LIMIT ?`;
-    for (const r of p.stmt(sql).all(q.match, agent, peer, peer, wide, wide, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, types, types, session, session, ...excludeArgs(q.exclude), q.limit)) {
-      hits.push({ row: toRow(r as SqlRow), bm25: Number(r.bm25), snippet: String(r.snip) });
+    const ranked = p.arrays(sql).all(q.match, BigInt(from), agent, peer, peer, wide, wide, since, q.until ?? Number.MAX_SAFE_INTEGER, types, types, session, session, ...excludeArgs(q.exclude), q.limit) as unknown as Array<[number, number]>;
+    const byN = p.stmt(`SELECT ${COLUMNS} FROM rows WHERE n = ?`);
+    for (const [n, bm25] of ranked) {
+      const r = byN.get(n);
+      if (!r) continue;
+      hits.push({ row: toRow(r as SqlRow), bm25: Number(bm25), snippet: q.snippets === false ? "" : snippetAt(p, tbl, q.match, n) });
     }
   }
   return v.agents.length > 1 ? hits.sort((a, b) => a.bm25 - b.bm25).slice(0, q.limit) : hits;
+}
+
+/** FTS5's snippet of one matching row (its rowid), or "" when the row does not match. */
+function snippetAt(p: ProjectionDb, tbl: string, match: string, n: number): string {
+  // The rowid goes in as an integer: node:sqlite binds a JS number as REAL, and FTS5 then drops a
+  // `rowid = ?` constraint (it returned every match, first the wrong one); SQLite 3.53, Node 24.
+  const r = p.stmt(`SELECT snippet(${tbl}, 0, '', '', '…', 40) AS snip FROM ${tbl} WHERE ${tbl} MATCH ? AND rowid = ?`).get(match, BigInt(n));
+  return r ? String(r.snip) : "";
+}
+
+/** FTS5's snippet of the row with this event id for `match` ("" when it does not match): for the hits a search returns. */
+export function snippetOf(p: ProjectionDb, agent: string, match: string, id: string): string {
+  const tbl = p.ftsTable(agent, false);
+  const r = tbl ? p.stmt("SELECT n FROM rows WHERE id = ?").get(id) : undefined;
+  return tbl && r ? snippetAt(p, tbl, match, Number(r.n)) : "";
 }
 
 /** Which of `words` name a speaker of one of these agents' rows. */

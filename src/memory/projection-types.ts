@@ -43,6 +43,8 @@ export interface SearchQuery {
   session?: string;
   exclude?: Exclusion;
   limit: number;
+  /** false: no snippet per hit ("" instead), for callers that snippet only the hits they keep. */
+  snippets?: boolean;
 }
 
 export interface SearchHit {

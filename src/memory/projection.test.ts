@@ -157,3 +157,18 @@ test("rankHits: a later statement matching the same words supersedes the earlier
   const ranked = rankHits(hits, now, 3, ["locker", "code"]);
   assert.deepEqual(ranked.map((h) => h.row.text.slice(0, 10)), ["Update: my", "My locker ", "The code r"]);
 });
+
+test("search: each hit's snippet is its own row's; a search from `since` finds rows inserted out of time order", () => {
+  const p = open();
+  const now = Date.UTC(2026, 0, 10);
+  // Inserted first but the oldest: the rowid bound the scan starts from must not hide later-inserted rows of the window.
+  p.add([row({ text: "The code word is ALPHA-1", ts: now - 10 * DAY }), row({ text: "My locker code is LOCKER-4711", ts: now - DAY }), row({ text: "late import: the code for the gate is 1234", ts: now - 2 * DAY })]);
+  const alice = visibilityFor(agentMemory(parseConfig({}), "main"), "agent:main:telegram:direct:alice");
+  const all = p.search({ visibility: alice, match: ftsQuery("locker code")!, limit: 5 });
+  assert.equal(all.length, 3);
+  for (const h of all) assert.equal(h.snippet, h.row.text, "FTS5 snippet of the same row (a REAL-bound rowid once gave the first match's)");
+  const recent = p.search({ visibility: alice, match: ftsQuery("code")!, since: now - 3 * DAY, limit: 5 }).map((h) => h.row.text).sort();
+  assert.deepEqual(recent, ["My locker code is LOCKER-4711", "late import: the code for the gate is 1234"]);
+  assert.deepEqual(p.search({ visibility: alice, match: ftsQuery("code")!, since: now, limit: 5 }), [], "nothing from then on");
+  p.close();
+});

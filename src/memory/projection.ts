@@ -137,6 +137,11 @@ export class Projection {
     return read.searchRows(this.q, q);
   }
 
+  /** FTS5's snippet of one row (by event id) for `match`, "" when it does not match. */
+  snippet(agent: string, match: string, id: string): string {
+    return read.snippetOf(this.q, agent, match, id);
+  }
+
   /** Which of `words` name a speaker of one of these agents' rows. */
   speakerWords(agents: readonly string[], words: readonly string[]): Set<string> {
     return read.speakerWords(this.q, agents, words);

@@ -79,7 +79,7 @@ export function runQuery(projection: Projection, req: QueryRequest): ContextResu
       const notes = req.notesPath && req.visibility.agentWide ? projection.latestNote(req.agentId, req.notesPath) : undefined;
       // The block is built for the message that opens the session: what the history says about it first.
       const match = req.prompt ? ftsQuery(req.prompt) : undefined;
-      const relevant = match && rows.length > 0 ? recall(projection, { visibility: req.visibility, match, text: req.prompt, since: req.since, types: req.types, exclude, limit: RELEVANT_ROWS, now: req.now ?? rows[0].ts }).map((h) => h.row) : [];
+      const relevant = match && rows.length > 0 ? recall(projection, { visibility: req.visibility, match, text: req.prompt, since: req.since, types: req.types, exclude, limit: RELEVANT_ROWS, now: req.now ?? rows[0].ts, snippets: false }).map((h) => h.row) : [];
       const block = buildBlock({ agentId: req.agentId, scope: req.scope, rows, relevant, notes, prompt: req.prompt, maxChars: req.maxChars, searchHint: req.searchHint });
       return { block, rows: rows.length, notes: notes !== undefined };
     }

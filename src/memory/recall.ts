@@ -29,6 +29,8 @@ export interface RecallQuery {
   exclude?: Exclusion;
   limit: number;
   now: number;
+  /** false: hits carry no FTS snippet (the session-start block shows the text, not snippets). */
+  snippets?: boolean;
 }
 
 export interface RankedHit {
@@ -126,7 +128,8 @@ export function recall(projection: Projection, q: RecallQuery): RankedHit[] {
   const match = content.length > 0 && content.length < terms.length ? content.map((t) => `"${t}"`).join(" OR ") : q.match;
   const keep = notCarried(q.exclude);
   const pool = Math.max(MIN_POOL, q.limit * CANDIDATES_PER_RESULT);
-  const hits = projection.search({ visibility: q.visibility, match, since: q.since, until: q.until, types: q.types, session: q.session, exclude: q.exclude, limit: pool }).filter((h) => keep(h.row));
+  // No snippets for the pool: only the hits kept get one (below), each a small FTS5 lookup.
+  const hits = projection.search({ visibility: q.visibility, match, since: q.since, until: q.until, types: q.types, session: q.session, exclude: q.exclude, limit: pool, snippets: false }).filter((h) => keep(h.row));
   if (hits.length === 0) return [];
 
   const top = Math.max(...hits.map((h) => -h.bm25), 1e-9);
@@ -135,7 +138,7 @@ export function recall(projection: Projection, q: RecallQuery): RankedHit[] {
     (askWhen && tellsTime(row.text) ? 1 + WHEN_BOOST : 1) * (named.size > 0 && speakerTokens(row.speaker).some((t) => named.has(t)) ? 1 + SPEAKER_BOOST : 1) * (when && row.ts >= when.from && row.ts < when.to ? 1 + DATE_BOOST : 1);
   type Cand = { row: MemoryRow; snippet: string; rel: number; lent: number };
   const cands = new Map<string, Cand>();
-  for (const h of hits) cands.set(h.row.id, { row: h.row, snippet: h.snippet, rel: (Math.max(0, -h.bm25) / top) * bySpeaker(h.row), lent: 0 });
+  for (const h of hits) cands.set(h.row.id, { row: h.row, snippet: "", rel: (Math.max(0, -h.bm25) / top) * bySpeaker(h.row), lent: 0 });
 
   // Neighbours of the strongest hits: each side lends the other part of its relevance.
   const lentTo = new Set<string>();
@@ -155,5 +158,8 @@ export function recall(projection: Projection, q: RecallQuery): RankedHit[] {
   const scored: SearchHit[] = [...cands.values()].map((c) => ({ row: c.row, snippet: c.snippet, bm25: -(c.rel + NEIGHBOUR_WEIGHT * c.lent) }));
   // A query that names a time asks about then, and one that asks when asks for the turn that dated it:
   // what came later does not supersede either.
-  return rankHits(scored, q.now, q.limit, when || askWhen ? [] : content.length > 0 ? content : terms);
+  const ranked = rankHits(scored, q.now, q.limit, when || askWhen ? [] : content.length > 0 ? content : terms);
+  if (q.snippets === false) return ranked;
+  // A hit the match found gets FTS5's snippet around the matching words; a neighbour keeps its text's start.
+  return ranked.map((h) => (h.snippet === "" ? { ...h, snippet: projection.snippet(h.row.agent, match, h.row.id) || snippetOf(h.row.text) } : h));
 }

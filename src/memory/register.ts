@@ -10,22 +10,36 @@ const CORPUS_PATH = "events/";
 
 /**
  * The memory's seams into the host:
+ * - `agent_turn_prepare` notes the next-turn injections the turn carries (left out of the block);
  * - `before_prompt_build` puts the block in front of the first turn of a session (a new session, or
  *   after /new and /reset: the host hands the hook no earlier messages), or every turn with everyTurn;
  * - the `event_search` tool;
  * - a memory corpus supplement, so the host's `memory_search` (corpus "all") finds events too.
  */
 export function registerMemory(api: OpenClawPluginApi, memory: MemoryService, log: Logger): void {
+  // The host runs this just before before_prompt_build, in the same prompt build, and only this hook sees
+  // the next-turn injections it is about to append to the turn (a wake's `[PRIORITY from x] body`):
+  // before_prompt_build's prompt is then only the wake turn's own message, so without this the block
+  // would show the wake body that the turn carries right below it.
+  api.on("agent_turn_prepare", (event, ctx) => {
+    const agentId = MemoryService.agentOf(ctx);
+    if (!agentId || !memory.settings(agentId).enabled) return;
+    memory.noteInjected(ctx.sessionKey, event.queuedInjections.map((i) => i.text).filter((t) => typeof t === "string" && t.length > 0));
+  });
+
   api.on("before_prompt_build", async (event, ctx) => {
     const agentId = MemoryService.agentOf(ctx);
     if (!agentId) return;
     const s = memory.settings(agentId);
     if (!s.enabled) return;
     const firstTurn = event.messages.length === 0;
-    // Every turn: what it carries is left out of the block and of event_search during the session.
-    memory.noteTurn(ctx.sessionKey, event.prompt, firstTurn);
+    // Every turn: what it carries (prompt and injections) is left out of the block and of event_search during the session.
+    const injected = memory.noteTurn(ctx.sessionKey, event.prompt, firstTurn);
     if (!firstTurn && !s.everyTurn) return;
-    const block = await memory.context({ agentId, sessionKey: ctx.sessionKey, prompt: event.prompt });
+    // The block is built for what opens the session: a wake turn's prompt is only its own fixed message, the
+    // words it answers are the injections, so they lead the query.
+    const opening = [...injected, event.prompt ?? ""].filter((t) => t.length > 0).join("\n");
+    const block = await memory.context({ agentId, sessionKey: ctx.sessionKey, prompt: opening || undefined });
     return block ? { prependContext: block } : undefined;
   });
 

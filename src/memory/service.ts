@@ -8,6 +8,7 @@ import { Reservoir, type BucketCounts } from "../shared/reservoir.ts";
 import { agentOfSessionKey } from "../shared/session-key.ts";
 import { feedSources, ProjectionFeed, type FeedSourceStatus } from "./feed.ts";
 import { Projection } from "./projection.ts";
+import { CarriedTurns } from "./turns.ts";
 import { MemoryQueries, QueryTimeoutError } from "./queries.ts";
 import type { RankedHit } from "./queries-core.ts";
 import type { Exclusion } from "./projection.ts";
@@ -20,10 +21,6 @@ export const LONGTERM_NOTE_PATH = "MEMORY.md";
 const PRUNE_EVERY_MS = 3_600_000;
 /** Search is a tool call, not the start of a turn: it may take longer than memory.timeoutMs. */
 const SEARCH_MIN_TIMEOUT_MS = 5000;
-/** Sessions whose running context is remembered (oldest forgotten first), and prompts per session. */
-const MAX_TRACKED_SESSIONS = 4096;
-const MAX_TRACKED_PROMPTS = 8;
-const MAX_TRACKED_PROMPT_CHARS = 16_384;
 
 export interface MemoryStatus {
   enabled: boolean;
@@ -80,8 +77,8 @@ export class MemoryService {
   private readonly contextMicros = new Reservoir(1024);
   private timeouts = 0;
   private lastError: string | undefined;
-  /** Per session key: when the current session started and what its turns carried (never shown back to it). */
-  private readonly current = new Map<string, { since: number; texts: string[] }>();
+  /** What each running session carries (never shown back to it). */
+  private readonly turns = new CarriedTurns();
 
   constructor(opts: { cfg: NatsPluginConfig; stateDir: string; events: EventStore | undefined; link: NatsLink; logger: Logger }) {
     this.cfg = opts.cfg;
@@ -145,24 +142,18 @@ export class MemoryService {
     }
   }
 
-  /**
-   * A turn is about to run in `sessionKey` with `prompt`: a first turn starts the session (what it held
-   * before is history again), every turn adds what it carries. Bounded: the oldest sessions are forgotten.
-   */
-  noteTurn(sessionKey: string | undefined, prompt: string | undefined, firstTurn: boolean, now = Date.now()): void {
-    if (!sessionKey) return;
-    let cur = this.current.get(sessionKey);
-    if (!cur || firstTurn) cur = { since: now, texts: [] };
-    this.current.delete(sessionKey);
-    this.current.set(sessionKey, cur);
-    if (prompt) cur.texts = [...cur.texts, prompt.slice(0, MAX_TRACKED_PROMPT_CHARS)].slice(-MAX_TRACKED_PROMPTS);
-    while (this.current.size > MAX_TRACKED_SESSIONS) this.current.delete(this.current.keys().next().value as string);
+  /** See CarriedTurns.noteInjected. */
+  noteInjected(sessionKey: string | undefined, texts: readonly string[]): void {
+    this.turns.noteInjected(sessionKey, texts);
   }
 
-  /** What a read for this session leaves out (see Exclusion); undefined for a session not seen since start. */
-  exclusion(sessionKey: string | undefined): Exclusion | undefined {
-    const cur = sessionKey ? this.current.get(sessionKey) : undefined;
-    return cur ? { session: sessionKey, since: cur.since, texts: cur.texts } : undefined;
+  /** See CarriedTurns.noteTurn. */
+  noteTurn(sessionKey: string | undefined, prompt: string | undefined, firstTurn: boolean, now = Date.now()): string[] {
+    return this.turns.noteTurn(sessionKey, prompt, firstTurn, now);
+  }
+
+  private exclusion(sessionKey: string | undefined): Exclusion | undefined {
+    return this.turns.exclusion(sessionKey);
   }
 
   /** Rows older than the stream keeps (events.retention.maxAgeHours) leave the projection too. */
@@ -274,3 +265,4 @@ export class MemoryService {
     this.projection = undefined;
   }
 }
+
