@@ -22,7 +22,10 @@ export class GatewayRpc {
   }
 
   async request<T>(method: string, params: object, opts: { timeoutMs: number; expectFinal?: boolean }): Promise<T> {
-    await this.connect(opts.timeoutMs);
+    // The connect gets its own, longer deadline: a gateway busy loading the agent runtime for a first
+    // turn answers the hello late on a loaded 2-core machine (run 0: >30 s), which says nothing about
+    // the method under test.
+    await this.connect(Math.max(opts.timeoutMs, 120_000));
     return this.client!.request<T>(method, params, { timeoutMs: opts.timeoutMs, expectFinal: opts.expectFinal });
   }
 
