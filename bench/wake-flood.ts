@@ -66,7 +66,7 @@ try {
   const settled = { rss: rss(), fds: fds() };
 
   log("urgent wake after the flood");
-  const u0 = performance.now();
+  const u0 = performance.timeOrigin + performance.now(); // the model server stamps receivedAtHr on the epoch scale
   nc.publish("agent.main.inbox", JSON.stringify({ from: "bench", body: "flood-urgent-after", priority: "urgent" }));
   const urgentReq = await model.waitFor((r) => turnText(r).includes("flood-urgent-after"), 120_000);
   const urgentMs = Math.round(urgentReq.receivedAtHr - u0);

@@ -19,7 +19,8 @@ const tally = (): Tally => ({ sent: 0, ok: 0, failed: 0 });
 
 function fail(t: Tally, err: unknown): void {
   t.failed++;
-  t.lastError = err instanceof Error ? err.message.split("\n")[0].slice(0, 160) : String(err);
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : ""; // fetch failed → why
+  t.lastError = err instanceof Error ? `${err.message.split("\n")[0]}${cause}`.slice(0, 200) : String(err);
 }
 
 export interface LoadState {
