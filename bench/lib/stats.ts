@@ -26,6 +26,13 @@ export class Latencies {
     this.values[this.n++] = us;
   }
 
+  /** All values of several collections in one (percentiles over the lot). */
+  static merge(all: readonly Latencies[]): Latencies {
+    const out = new Latencies(Math.max(1, all.reduce((n, l) => n + l.n, 0)));
+    for (const l of all) for (let i = 0; i < l.n; i++) out.add(l.values[i]);
+    return out;
+  }
+
   get count(): number {
     return this.n;
   }

@@ -82,6 +82,34 @@ test("add is idempotent by event id and moves the cursor in the same transaction
   p.close();
 });
 
+test("prune runs in bounded slices: no step deletes more than 250 rows or looks past 5,000 row numbers; a pass removes every old row, also behind new ones", () => {
+  const p = open();
+  const now = Date.now();
+  const fresh = (i: number) => row({ text: `fresh ${i} kept`, ts: now - i });
+  const old = (i: number) => row({ text: `old ${i} gone`, ts: now - 100 * DAY - i });
+  // Old rows before, between and after new ones (the stream replays old events after the gateway's own).
+  p.add([...Array.from({ length: 600 }, (_, i) => old(i)), ...Array.from({ length: 20 }, (_, i) => fresh(i))]);
+  p.add(Array.from({ length: 5200 }, (_, i) => (i % 2 ? fresh(100 + i) : old(1000 + i))));
+  const top = p.topRowId();
+  assert.equal(top, 5820);
+  const before = now - 50 * DAY;
+  let removed = 0;
+  let steps = 0;
+  for (let from = 0; from < top; steps++) {
+    const s = p.pruneSlice(before, from, top);
+    assert.ok(s.removed <= 250, `step ${steps} removed ${s.removed}`);
+    assert.ok(s.next > from && s.next <= Math.min(from + 5000, top), `step ${steps}: ${from} → ${s.next}`);
+    removed += s.removed;
+    from = s.next;
+  }
+  assert.equal(removed, 600 + 2600);
+  assert.equal(p.stats().rows, 20 + 2600);
+  assert.ok(steps >= Math.ceil(3200 / 250), `${steps} steps`);
+  assert.equal(p.search({ visibility: { agents: ["main"], peer: undefined, agentWide: true }, match: ftsQuery("gone")!, limit: 5 }).length, 0, "their FTS entries went too");
+  assert.equal(p.prune(before), 0, "nothing left to prune");
+  p.close();
+});
+
 test("search: BM25 within the visibility, filters, and a later correction outranks the earlier fact", () => {
   const p = open();
   const now = Date.now();

@@ -8,6 +8,10 @@ import type { Exclusion, NoteFile, RecentQuery, SearchHit, SearchQuery, Visibili
 import { speakerTokens } from "./query-words.ts";
 import type { MemoryRow } from "./rows.ts";
 
+/** Row numbers one prune step looks at, and rows it deletes at most (each delete also updates an FTS5 index). */
+const PRUNE_SCAN = 5000;
+const PRUNE_DELETE = 250;
+
 export type { Exclusion, NoteFile, RecentQuery, SearchHit, SearchQuery, Visibility } from "./projection-types.ts";
 export { ftsQuery, speakerTokens } from "./query-words.ts";
 
@@ -97,27 +101,51 @@ export class Projection {
       .map((r) => ({ source: String(r.source), seq: Number(r.seq), at: Number(r.at) }));
   }
 
-  /** Removes rows older than `before` (ms), and their index entries; returns how many. */
+  /**
+   * Removes rows older than `before` (ms), and their index entries; returns how many. All at once, in
+   * bounded slices (see pruneSlice); the gateway's service prunes slice by slice and yields in between.
+   */
   prune(before: number): number {
-    const old = this.q.stmt("SELECT n, agent, text FROM rows WHERE ts < ? LIMIT 10000");
     let removed = 0;
-    for (;;) {
-      const batch = old.all(before);
-      if (batch.length === 0) return removed;
-      this.db.exec("BEGIN");
-      try {
-        for (const r of batch) {
-          const tbl = this.q.ftsTable(String(r.agent), false);
-          if (tbl) this.q.stmt(`INSERT INTO ${tbl}(${tbl}, rowid, text) VALUES ('delete', ?, ?)`).run(r.n, r.text);
-          this.q.stmt("DELETE FROM rows WHERE n = ?").run(r.n);
-        }
-        this.db.exec("COMMIT");
-      } catch (err) {
-        this.db.exec("ROLLBACK");
-        throw err;
-      }
-      removed += batch.length;
+    for (let from = 0, top = this.topRowId(); from < top; ) {
+      const s = this.pruneSlice(before, from, top);
+      removed += s.removed;
+      from = s.next;
     }
+    return removed;
+  }
+
+  /** The highest row number now (a prune pass stops there: rows added during it are new anyway). */
+  topRowId(): number {
+    return Number(this.q.stmt("SELECT coalesce(max(n), 0) AS top FROM rows").get()?.top ?? 0);
+  }
+
+  /**
+   * One bounded step of a prune pass: looks at rows numbered (from, min(from + PRUNE_SCAN, top)] and
+   * deletes at most PRUNE_DELETE of those older than `before`, in one transaction. Bounded both ways
+   * so one step costs a few milliseconds whatever the projection holds: a range of the rowid b-tree (no
+   * scan of the whole table, which `WHERE ts < ?` without an index on ts would be), and a capped number
+   * of FTS5 deletes (the expensive part). Returns what it removed and where the next step starts.
+   */
+  pruneSlice(before: number, from: number, top: number): { removed: number; next: number } {
+    const through = Math.min(from + PRUNE_SCAN, top);
+    const batch = this.q.stmt("SELECT n, agent, text FROM rows WHERE n > ? AND n <= ? AND ts < ? ORDER BY n LIMIT ?").all(from, through, before, PRUNE_DELETE);
+    if (batch.length === 0) return { removed: 0, next: through };
+    this.db.exec("BEGIN");
+    try {
+      for (const r of batch) {
+        const tbl = this.q.ftsTable(String(r.agent), false);
+        if (tbl) this.q.stmt(`INSERT INTO ${tbl}(${tbl}, rowid, text) VALUES ('delete', ?, ?)`).run(r.n, r.text);
+        this.q.stmt("DELETE FROM rows WHERE n = ?").run(r.n);
+      }
+      this.db.exec("COMMIT");
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+    // A full batch may have left older rows further on in the range: continue right after the last one.
+    const next = batch.length === PRUNE_DELETE ? Number(batch[batch.length - 1].n) : through;
+    return { removed: batch.length, next };
   }
 
   // ---- reading (projection-read.ts) ----------------------------------------------------------

@@ -71,6 +71,7 @@ export class MemoryService {
   private queries: MemoryQueries | undefined;
   private untap: (() => void) | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private pruning = false;
   private pendingRows: MemoryRow[] = [];
   private flushQueued = false;
   private readonly types: Set<string>;
@@ -109,8 +110,8 @@ export class MemoryService {
       this.log.error(`memory: ${this.lastError}; sessions start without memory until the gateway restarts`);
       return;
     }
-    this.prune();
-    this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    void this.prune();
+    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
     this.untap = this.events?.tap((event) => this.onRecorded(event));
     this.feed = new ProjectionFeed(this.projection, feedSources(this.routes(), [...this.types]), this.log);
@@ -156,15 +157,31 @@ export class MemoryService {
     return this.turns.exclusion(sessionKey);
   }
 
-  /** Rows older than the stream keeps (events.retention.maxAgeHours) leave the projection too. */
-  private prune(): void {
+  /**
+   * Rows older than the stream keeps (events.retention.maxAgeHours) leave the projection too. In bounded
+   * slices with a turn of the event loop between them (Projection.pruneSlice): one pass over a large
+   * projection used to be one synchronous delete of up to 10,000 rows at a time, stalling every agent's
+   * turn and hook for as long. One pass at a time; a stop ends it between two slices.
+   */
+  private async prune(): Promise<void> {
     const hours = this.cfg.events.retention.maxAgeHours;
-    if (!this.projection || hours <= 0) return;
+    const p = this.projection;
+    if (!p || hours <= 0 || this.pruning) return;
+    this.pruning = true;
+    let removed = 0;
     try {
-      const n = this.projection.prune(Date.now() - hours * 3_600_000);
-      if (n > 0) this.log.info(`memory: pruned ${n} event(s) older than ${hours} h (events.retention.maxAgeHours)`);
+      const before = Date.now() - hours * 3_600_000;
+      for (let from = 0, top = p.topRowId(); from < top && this.projection === p; ) {
+        const slice = p.pruneSlice(before, from, top);
+        removed += slice.removed;
+        from = slice.next;
+        await new Promise((r) => setImmediate(r));
+      }
+      if (removed > 0) this.log.info(`memory: pruned ${removed} event(s) older than ${hours} h (events.retention.maxAgeHours)`);
     } catch (err) {
-      this.log.warn(`memory: pruning failed: ${errorMessage(err)}`);
+      this.log.warn(`memory: pruning failed after ${removed} event(s): ${errorMessage(err)}`);
+    } finally {
+      this.pruning = false;
     }
   }
 

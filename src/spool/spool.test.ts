@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { Spool } from "./spool.ts";
+import { peekSpool, Spool } from "./spool.ts";
 
 function tempPath(): string {
   return join(mkdtempSync(join(tmpdir(), "spool-test-")), "sub", "spool.sqlite");
@@ -66,6 +66,51 @@ describe("Spool", () => {
     assert.throws(() => Spool.open({ path, maxBytes: 1 << 20 }), /in use by another process/);
     first.close();
     Spool.open({ path, maxBytes: 1 << 20 }).close();
+  });
+
+  it("checkpoints: the periodic one waits for the spool to be idle, a long log is due anyway; the log is fsynced off the event loop first", async () => {
+    const until = async (cond: () => boolean): Promise<void> => {
+      for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    const busy = Spool.open({ path: tempPath(), maxBytes: 1 << 30, idleMs: 3_600_000 });
+    fill(busy, "a", 10);
+    busy.maintain(true);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(busy.checkpoints, 0, "not idle: the periodic call leaves the log alone");
+    fill(busy, "a", 4000);
+    busy.maintain(); // 4,010 writes: due while busy
+    assert.equal(busy.checkpoints, 0, "the copy waits for the log's fsync in the thread pool");
+    await until(() => busy.checkpoints === 1);
+    assert.equal(busy.checkpoints, 1);
+    busy.maintain(true);
+    busy.close();
+
+    const path = tempPath();
+    const idle = Spool.open({ path, maxBytes: 1 << 30, idleMs: 0 });
+    fill(idle, "a", 10);
+    idle.maintain(true);
+    idle.maintain(true); // one at a time: the second call finds the first still syncing
+    await until(() => idle.checkpoints === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(idle.checkpoints, 1);
+    idle.maintain(true);
+    assert.equal(idle.checkpoints, 1, "nothing written since: nothing to do");
+    fill(idle, "a", 1);
+    idle.maintain(true);
+    idle.close(); // with an fsync in flight: closes cleanly, the row is kept
+    const again = Spool.open({ path, maxBytes: 1 << 30 });
+    assert.equal(again.depth("a"), 11);
+    again.close();
+  });
+
+  it("peekSpool: in use while a spool holds its lock; the rows once it is closed", () => {
+    const path = tempPath();
+    assert.equal(peekSpool(path), undefined);
+    const spool = Spool.open({ path, maxBytes: 1 << 20 });
+    fill(spool, "a", 3);
+    assert.throws(() => peekSpool(path), /in use by another process/);
+    spool.close();
+    assert.deepEqual(peekSpool(path), { rows: 3, bytes: 30, oldestId: "id-a-000000" });
   });
 
   it("trim drops the oldest rows across lanes until under the limit", () => {
