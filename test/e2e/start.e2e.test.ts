@@ -24,7 +24,7 @@ test("npm start: starts its own nats-server when none answers, and a wake reache
     }
   };
   try {
-    await waitFor(/openclaw-nats is running/, 120_000);
+    await waitFor(/openclaw-nats is running/, 300_000); // a gateway boot: minutes on a loaded 2-core machine (runs 0 and 1 ran past 120 s)
     assert.match(out, new RegExp(`start: started nats-server \\(JetStream in ${join(home, "nats", "server", "data")}\\) at ${natsUrl}`));
     const nc = await connect({ servers: natsUrl });
     const receipt = await nc.request("agent.main.inbox", JSON.stringify({ from: "readme", body: "hello from the start test", priority: "urgent" }), { timeout: 60_000 });
