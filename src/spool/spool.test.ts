@@ -4,7 +4,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { peekSpool, Spool } from "./spool.ts";
+import { Spool } from "./spool.ts";
+import { peekSpool } from "./peek.ts";
 
 function tempPath(): string {
   return join(mkdtempSync(join(tmpdir(), "spool-test-")), "sub", "spool.sqlite");

@@ -1,7 +1,8 @@
-import { closeSync, existsSync, fsync, mkdirSync, openSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { Lane, type Totals } from "./lane.ts";
+import { WalCheckpoint } from "./checkpoint.ts";
 
 /** One spooled event: everything the publisher needs, in the order it was recorded. */
 export interface SpoolRow {
@@ -30,48 +31,10 @@ export interface SpoolOptions {
   idleMs?: number;
 }
 
-/** Writes after which a checkpoint is due even while events keep coming (bounds the WAL to ~20 MB). */
-const CHECKPOINT_EVERY_WRITES = 4000;
 /** The spool counts as idle this long after its last append; the periodic maintain() checkpoints only then. */
 const IDLE_MS = 200;
 /** trim() frees down to this share of maxBytes so that a full spool does not trim on every record. */
 const TRIM_TARGET = 0.99;
-
-export interface SpoolPeek {
-  rows: number;
-  bytes: number;
-  /** Id of the oldest row (a UUIDv7: it tells when it was recorded). */
-  oldestId: string | undefined;
-}
-
-/**
- * What a spool file holds, read without keeping it open (for `openclaw nats doctor` while no
- * gateway runs). Undefined when there is no file; throws "in use" when a gateway holds its lock.
- */
-export function peekSpool(path: string): SpoolPeek | undefined {
-  if (!existsSync(path)) return undefined;
-  const db = new DatabaseSync(path, { timeout: 0 });
-  try {
-    let rows = 0;
-    let bytes = 0;
-    let oldestId: string | undefined;
-    const tables = db.prepare("SELECT id FROM lanes").all().map((r) => `outbox_${Number(r.id)}`);
-    for (const table of tables) {
-      const t = db.prepare(`SELECT count(*) AS n, total(size) AS b, min(id) AS oldest FROM ${table}`).get() as unknown as { n: number; b: number; oldest: string | null };
-      rows += t.n;
-      bytes += t.b;
-      if (t.oldest && (!oldestId || t.oldest < oldestId)) oldestId = t.oldest;
-    }
-    return { rows, bytes, oldestId };
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (/locked|busy/i.test(msg)) throw new Error(`event spool ${path} is in use by another process (${msg})`);
-    if (/no such table/i.test(msg)) return { rows: 0, bytes: 0, oldestId: undefined };
-    throw err;
-  } finally {
-    db.close();
-  }
-}
 
 /**
  * The local durable outbox: SQLite (node:sqlite) in WAL mode with synchronous=NORMAL, so a
@@ -90,21 +53,14 @@ export class Spool {
   private readonly registerLane: StatementSync;
   private totalRows = 0;
   private totalBytes = 0;
-  private writesSinceCheckpoint = 0;
-  private lastWriteAt = 0;
-  private readonly idleMs: number;
-  /** Checkpoints done (status, tests). */
-  checkpoints = 0;
-  /** A read-only descriptor of the -wal file, for fsyncing it in the thread pool (see maintain()). */
-  private walFd: number | undefined;
-  private syncing = false;
+  private readonly wal: WalCheckpoint;
   private closed = false;
 
   private constructor(db: DatabaseSync, opts: SpoolOptions) {
     this.db = db;
     this.path = opts.path;
     this.maxBytes = opts.maxBytes;
-    this.idleMs = opts.idleMs ?? IDLE_MS;
+    this.wal = new WalCheckpoint(db, opts.path, opts.idleMs ?? IDLE_MS);
     db.exec("CREATE TABLE IF NOT EXISTS lanes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
     this.registerLane = db.prepare("INSERT INTO lanes (name) VALUES (?) RETURNING id");
     for (const row of db.prepare("SELECT id, name FROM lanes ORDER BY id").all()) {
@@ -161,8 +117,7 @@ export class Spool {
     lane.bytes += size;
     this.totalRows++;
     this.totalBytes += size;
-    this.writesSinceCheckpoint++;
-    this.lastWriteAt = performance.now();
+    this.wal.wrote(true);
     return seq;
   }
 
@@ -184,7 +139,7 @@ export class Spool {
     lane.bytes -= t.b;
     this.totalRows -= t.n;
     this.totalBytes -= t.b;
-    this.writesSinceCheckpoint++;
+    this.wal.wrote(false);
     return { rows: t.n, bytes: t.b };
   }
 
@@ -247,62 +202,14 @@ export class Spool {
     return best;
   }
 
-  /**
-   * Moves the write-ahead log into the main file, with a PASSIVE checkpoint, when it is due: the spool
-   * has been idle for `idleMs` (`periodic`, the store's once-a-second timer), or CHECKPOINT_EVERY_WRITES
-   * writes piled up (whoever calls). Cheap when nothing is due.
-   *
-   * A checkpoint with synchronous=NORMAL fsyncs the log before copying it, then the main file: on the
-   * event loop that was 10–50 ms each on this VM, once a second and every 4,000 writes, taken from
-   * every agent's turn. The log's fsync (the larger one: every frame, where the copy is only the latest
-   * version of each page) now runs first in the thread pool on a descriptor of our own, so SQLite's own
-   * fsync finds little left to write; the copy and the main file's fsync stay on the event loop, as
-   * the single exclusive connection has to do them (a second connection in a worker would need shared
-   * locking, which doubled the cost of every INSERT here). Durability is unchanged: SQLite still syncs
-   * in the same order, the extra fsync only comes first.
-   */
+  /** See WalCheckpoint.maintain(): a PASSIVE checkpoint when one is due, its log fsynced off the event loop first. */
   maintain(periodic = false): void {
-    if (this.closed || this.syncing || this.writesSinceCheckpoint === 0) return;
-    if (Spool.inlineCheckpoints) {
-      if (periodic || this.writesSinceCheckpoint >= CHECKPOINT_EVERY_WRITES) this.checkpointNow();
-      return;
-    }
-    const idle = performance.now() - this.lastWriteAt >= this.idleMs;
-    if (!(periodic && idle) && this.writesSinceCheckpoint < CHECKPOINT_EVERY_WRITES) return;
-    const fd = this.walFd ?? this.openWal();
-    if (fd === undefined) return this.checkpointNow();
-    this.syncing = true;
-    fsync(fd, () => {
-      this.syncing = false;
-      if (this.closed) return this.closeWal();
-      this.checkpointNow();
-    });
+    if (!this.closed) this.wal.maintain(periodic, Spool.inlineCheckpoints);
   }
 
-  private checkpointNow(): void {
-    this.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
-    this.writesSinceCheckpoint = 0;
-    this.checkpoints++;
-  }
-
-  /** Only ever the -wal file: SQLite holds no lock on it (a descriptor of the main file, closed, would drop its locks). */
-  private openWal(): number | undefined {
-    try {
-      this.walFd = openSync(`${this.path}-wal`, "r");
-    } catch {
-      this.walFd = undefined; // no log yet (nothing written): nothing to move either
-    }
-    return this.walFd;
-  }
-
-  private closeWal(): void {
-    if (this.walFd === undefined) return;
-    try {
-      closeSync(this.walFd);
-    } catch {
-      // already gone
-    }
-    this.walFd = undefined;
+  /** Checkpoints done (status, tests). */
+  get checkpoints(): number {
+    return this.wal.checkpoints;
   }
 
   get isClosed(): boolean {
@@ -316,7 +223,7 @@ export class Spool {
       this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     } finally {
       this.db.close();
-      if (!this.syncing) this.closeWal(); // else the fsync's callback closes it
+      this.wal.close();
     }
   }
 }

@@ -3,7 +3,7 @@ import { Command, CommanderError } from "commander";
 import JSON5 from "json5";
 import type { HostCliContext } from "../../src/cli/context.ts";
 import { registerNatsCommands } from "../../src/cli/register.ts";
-import type { CliRun } from "./gateway.ts";
+import type { CliRun } from "./openclaw-entry.ts";
 
 /**
  * `openclaw nats <args>` run in the test process: the plugin's own command code (src/cli) under the

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { REPO_ROOT, stagePlugin } from "../../scripts/stage-plugin.ts";
-import type { GatewayPlugin } from "./gateway.ts";
+import type { GatewayPlugin } from "./gateway-config.ts";
 
 let staged: string | undefined;
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));

@@ -1,13 +1,8 @@
-import { spawn } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { CliRun } from "./gateway.ts";
+import { join } from "node:path";
+import { runOpenclaw, type CliRun } from "./openclaw-entry.ts";
 import { natsCliInProcess } from "./cli-in-process.ts";
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const OPENCLAW_ENTRY = join(REPO_ROOT, "node_modules", "openclaw", "openclaw.mjs");
 
 /**
  * A throw-away OpenClaw home (config file, state dir, HOME) for running real `openclaw …` CLI
@@ -73,20 +68,7 @@ export class OpenClawHome {
 
   /** Runs `openclaw <args>`; never rejects on a non-zero exit. */
   run(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
-    return new Promise((resolvePromise) => {
-      const child = spawn(process.execPath, [OPENCLAW_ENTRY, ...args], { cwd: REPO_ROOT, env: this.env(opts.env), stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout?.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-      child.stderr?.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-      const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 300_000); // a kill deadline for loaded machines, not a speed check
-      const t0 = Date.now();
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        if (process.env.TEST_BOOT_LOG) appendFileSync(process.env.TEST_BOOT_LOG, `${process.argv[1] ?? "?"} ${Date.now() - t0} cli ${args.slice(0, 2).join(" ")}\n`);
-        resolvePromise({ code, signal, stdout, stderr });
-      });
-    });
+    return runOpenclaw(args, this.env(opts.env), opts.timeoutMs);
   }
 
   dispose(): void {

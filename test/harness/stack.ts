@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { TestGateway, type TestGatewayOptions } from "./gateway.ts";
+import { TestGateway } from "./gateway.ts";
+import type { TestGatewayOptions } from "./gateway-config.ts";
 import { ScriptedModel, type ReplyHandler } from "./model-server.ts";
 import { NatsServer } from "./nats-server.ts";
 

@@ -6,7 +6,7 @@ import type { NatsPluginConfig } from "../../config/schema.ts";
 import { isStreamNotFound } from "../../events/stream.ts";
 import { localServerPaths, localServerStatus, stopLocalServer } from "../../server/local-server.ts";
 import { errorMessage } from "../../shared/logger.ts";
-import { peekSpool } from "../../spool/spool.ts";
+import { peekSpool } from "../../spool/peek.ts";
 import { mutateOpenClawConfig, objectAt } from "../config-write.ts";
 import { CliError, withConnectionFlags, type CliCommand, type ConnectionFlags, type NatsCli, type OutputFlags } from "../context.ts";
 import { eventSpecs } from "../doctor/nats-checks.ts";

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { NatsPluginConfig } from "../../config/schema.ts";
 import { eventIdTime } from "../../events/envelope.ts";
 import { errorMessage } from "../../shared/logger.ts";
-import { peekSpool } from "../../spool/spool.ts";
+import { peekSpool } from "../../spool/peek.ts";
 import { formatAge, type PluginStatus } from "../../status/status.ts";
 import { GatewayUnavailableError, type NatsCli } from "../context.ts";
 import { fail, ok, skip, warn, type CheckResult } from "./check.ts";
