@@ -33,9 +33,14 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-/** `node openclaw.mjs <args>` from the repo root; the child is killed with the test process. */
+/**
+ * `node openclaw.mjs <args>` from the repo root; the child is killed with the test process.
+ * TEST_CPU_PROF=<dir>: each gateway and CLI process writes a V8 CPU profile there when it exits (where
+ * a run's CPU goes; Node refuses --cpu-prof in NODE_OPTIONS).
+ */
 export function spawnOpenclaw(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [OPENCLAW_ENTRY, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const prof = process.env.TEST_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.TEST_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, OPENCLAW_ENTRY, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
   child.once("exit", () => live.delete(child));
   return child;
