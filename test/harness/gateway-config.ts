@@ -114,6 +114,13 @@ function buildConfig(opts: TestGatewayOptions, port: number, token: string, dir:
     // scripted model call e.g. `nats_send` by name. Restore the product default with
     // extraConfig `{ tools: { toolSearch: { mode: "tools" } } }`.
     tools: { toolSearch: false },
+    // The host's automatic session-store maintenance (retention, entry cap, disk budget) has nothing to
+    // do in a test gateway's few minutes, and its planning worker races the turns under load: when a
+    // session write lands while it plans, the worker exits ("SQLite automatic maintenance inputs changed
+    // before commit"), and the agent's database owner is left with a sticky "Agent database cleanup
+    // failed", so every later turn of that agent fails (openclaw 2026.9.6; seen in CI in relay-notify,
+    // secrets and relay-limits). "warn" keeps the reporting and skips that worker.
+    session: { maintenance: { mode: "warn" } },
     logging: { file: join(dir, "openclaw.log") },
   };
   if (plugins.length > 0) {

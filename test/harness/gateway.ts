@@ -2,9 +2,9 @@
 // The generated config and environment are in gateway-config.ts, spawning the host in openclaw-entry.ts.
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { bootSlot } from "./boot-slots.ts";
 import { freePort } from "./free-port.ts";
 import { gatewayConfig, gatewayEnv, type GatewayDirs, type JsonObject, type TestGatewayOptions } from "./gateway-config.ts";
@@ -181,7 +181,19 @@ export class TestGateway {
   /** Stop and delete the temp dir. */
   async dispose(): Promise<void> {
     await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    // TEST_GATEWAY_LOG_DIR=<dir>: every gateway's host log (the JSON file log, timestamps and all) kept
+    // after the run, one file per gateway, to read what the host said around a failure in a full run.
+    const keep = process.env.TEST_GATEWAY_LOG_DIR;
+    try {
+      if (keep) {
+        mkdirSync(keep, { recursive: true });
+        cpSync(join(this.dir, "openclaw.log"), join(keep, `${basename(process.argv[1] ?? "gateway")}-${this.port}.log`));
+      }
+    } catch {
+      // Keeping a log is a debugging aid; a gateway that never wrote one leaves nothing to keep.
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
   /** Boots hold one of the run's boot slots (CPU-bound: ~25 s of CPU each), waiting for one first. */
