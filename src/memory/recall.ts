@@ -1,5 +1,5 @@
 import { notCarried } from "./carried.ts";
-import { speakerTokens, type Exclusion, type Projection, type SearchHit, type Visibility } from "./projection.ts";
+import { speakerTokens, type Projection, type SearchHit, type SearchQuery } from "./projection.ts";
 import type { MemoryRow } from "./rows.ts";
 import { asksWhen, namedTime, tellsTime } from "./when.ts";
 
@@ -16,21 +16,11 @@ import { asksWhen, namedTime, tellsTime } from "./when.ts";
  * - later facts win (see `rankHits`).
  * Every knob here is generic (no word lists about any data set).
  */
-export interface RecallQuery {
-  visibility: Visibility;
-  /** An FTS5 expression made by `ftsQuery` (`"a" OR "b"`). */
-  match: string;
+/** A search (the projection's FTS query) plus what re-ranking reads: the query as typed and the clock. */
+export interface RecallQuery extends SearchQuery {
   /** The query as typed (what `match` was made from): read for a date it names. Without it, `match`'s words are. */
   text?: string;
-  since?: number;
-  until?: number;
-  types?: readonly string[];
-  session?: string;
-  exclude?: Exclusion;
-  limit: number;
   now: number;
-  /** false: hits carry no FTS snippet (the session-start block shows the text, not snippets). */
-  snippets?: boolean;
 }
 
 export interface RankedHit {

@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
-import type { EventEnvelope } from "../events/envelope.ts";
 import type { EventStore, ReadRoute } from "../events/store.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { Reservoir, type BucketCounts } from "../shared/reservoir.ts";
@@ -12,13 +11,13 @@ import { CarriedTurns } from "./turns.ts";
 import { MemoryQueries, QueryTimeoutError } from "./queries.ts";
 import type { RankedHit } from "./queries-core.ts";
 import type { Exclusion } from "./projection.ts";
-import { NOTE_TYPES, rowOf, type MemoryRow } from "./rows.ts";
+import { NOTE_TYPES, type MemoryRow } from "./rows.ts";
 import { agentMemory, visibilityFor, type AgentMemory } from "./settings.ts";
 import { MAX_DATE_TEXT } from "./when.ts";
+import { ProjectionWriter } from "./writer.ts";
 
 /** The note file the session-start block includes: the agent's imported MEMORY.md. */
 export const LONGTERM_NOTE_PATH = "MEMORY.md";
-const PRUNE_EVERY_MS = 3_600_000;
 /** Search is a tool call, not the start of a turn: it may take longer than memory.timeoutMs. */
 const SEARCH_MIN_TIMEOUT_MS = 5000;
 
@@ -70,10 +69,7 @@ export class MemoryService {
   private feed: ProjectionFeed | undefined;
   private queries: MemoryQueries | undefined;
   private untap: (() => void) | undefined;
-  private pruneTimer: NodeJS.Timeout | undefined;
-  private pruning = false;
-  private pendingRows: MemoryRow[] = [];
-  private flushQueued = false;
+  private writer: ProjectionWriter | undefined;
   private readonly types: Set<string>;
   private readonly contextMicros = new Reservoir(1024);
   private timeouts = 0;
@@ -110,37 +106,18 @@ export class MemoryService {
       this.log.error(`memory: ${this.lastError}; sessions start without memory until the gateway restarts`);
       return;
     }
-    void this.prune();
-    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
-    this.pruneTimer.unref();
-    this.untap = this.events?.tap((event) => this.onRecorded(event));
+    const writer = new ProjectionWriter(this.projection, {
+      types: this.types,
+      retentionHours: this.cfg.events.retention.maxAgeHours,
+      log: this.log,
+      onError: (message) => (this.lastError = message),
+    });
+    writer.start();
+    this.writer = writer;
+    this.untap = this.events?.tap((event) => writer.add(event));
     this.feed = new ProjectionFeed(this.projection, feedSources(this.routes(), [...this.types]), this.log);
     this.feed.start();
     this.queries = new MemoryQueries(this.path, this.log);
-  }
-
-  /** The gateway's own events go in as they are recorded (batched off the agent's path): no wait for NATS, and none needed while it is down. */
-  private onRecorded(event: EventEnvelope): void {
-    if (!this.types.has(event.type)) return;
-    const r = rowOf(event);
-    if (!r.ok) return;
-    this.pendingRows.push(r.row);
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    setImmediate(() => this.flushRecorded());
-  }
-
-  private flushRecorded(): void {
-    this.flushQueued = false;
-    const rows = this.pendingRows;
-    this.pendingRows = [];
-    if (!this.projection || rows.length === 0) return;
-    try {
-      this.projection.add(rows);
-    } catch (err) {
-      this.lastError = `cannot write to the memory projection: ${errorMessage(err)}`;
-      this.log.warn(`memory: ${this.lastError} (${rows.length} event(s) come back from the stream)`);
-    }
   }
 
   /** See CarriedTurns.noteInjected. */
@@ -155,34 +132,6 @@ export class MemoryService {
 
   private exclusion(sessionKey: string | undefined): Exclusion | undefined {
     return this.turns.exclusion(sessionKey);
-  }
-
-  /**
-   * Rows older than the stream keeps (events.retention.maxAgeHours) leave the projection too. In bounded
-   * slices with a turn of the event loop between them (Projection.pruneSlice): one pass over a large
-   * projection used to be one synchronous delete of up to 10,000 rows at a time, stalling every agent's
-   * turn and hook for as long. One pass at a time; a stop ends it between two slices.
-   */
-  private async prune(): Promise<void> {
-    const hours = this.cfg.events.retention.maxAgeHours;
-    const p = this.projection;
-    if (!p || hours <= 0 || this.pruning) return;
-    this.pruning = true;
-    let removed = 0;
-    try {
-      const before = Date.now() - hours * 3_600_000;
-      for (let from = 0, top = p.topRowId(); from < top && this.projection === p; ) {
-        const slice = p.pruneSlice(before, from, top);
-        removed += slice.removed;
-        from = slice.next;
-        await new Promise((r) => setImmediate(r));
-      }
-      if (removed > 0) this.log.info(`memory: pruned ${removed} event(s) older than ${hours} h (events.retention.maxAgeHours)`);
-    } catch (err) {
-      this.log.warn(`memory: pruning failed after ${removed} event(s): ${errorMessage(err)}`);
-    } finally {
-      this.pruning = false;
-    }
   }
 
   /** Why the agent's connection is down, or undefined when it is up. */
@@ -274,10 +223,10 @@ export class MemoryService {
 
   async stop(): Promise<void> {
     this.untap?.();
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.feed?.stop();
     await this.queries?.stop();
-    this.flushRecorded();
+    this.writer?.stop();
+    this.writer = undefined;
     this.projection?.close();
     this.projection = undefined;
   }
