@@ -121,6 +121,9 @@ function buildConfig(opts: TestGatewayOptions, port: number, token: string, dir:
     // failed", so every later turn of that agent fails (openclaw 2026.9.6; seen in CI in relay-notify,
     // secrets and relay-limits). "warn" keeps the reporting and skips that worker.
     session: { maintenance: { mode: "warn" } },
+    // No test reads the host's bundled skills, and loading them (and watching their folders) took ~2–4 s of
+    // every gateway's CPU in the profiles (TEST_CPU_PROF); a test that needs one sets skills itself.
+    skills: { allowBundled: [], load: { watch: false } },
     logging: { file: join(dir, "openclaw.log") },
   };
   if (plugins.length > 0) {
