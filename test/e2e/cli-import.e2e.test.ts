@@ -1,49 +1,17 @@
 // `openclaw nats server|setup|import-config|uninstall` through the real CLI, on real config files
 // and real nats-servers (no gateway needed: these commands work on the config and on NATS).
 // (The import-config half of cli-setup, in a file of its own so the two CLI-bound halves run side by side.)
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { freePort } from "../harness/free-port.ts";
-import { natsPlugin } from "../harness/nats-plugin.ts";
-import { NatsServer } from "../harness/nats-server.ts";
 import { OpenClawHome, cliConfig, jsonOut } from "../harness/openclaw-cli.ts";
 import { Spool } from "../../src/spool/spool.ts";
 import { newEventId } from "../../src/events/envelope.ts";
+import { server, PASSWORD, pluginPath, track, useSetupServer } from "./setup-fixture.ts";
 
-const PASSWORD = "setup-pass-Rt61";
-let server: NatsServer;
-let pluginPath: string;
-const homes: OpenClawHome[] = [];
-
-before(async () => {
-  server = await NatsServer.start({ config: `authorization { users: [ { user: ops, password: "${PASSWORD}" } ] }` });
-  pluginPath = natsPlugin({}).path;
-});
-after(async () => {
-  for (const h of homes) {
-    await h.run(["nats", "server", "stop"]).catch(() => undefined);
-    h.dispose();
-  }
-  await server?.stop();
-});
-
-function track(h: OpenClawHome): OpenClawHome {
-  homes.push(h);
-  return h;
-}
-
-async function streamNames(): Promise<string[]> {
-  const nc = await connect({ servers: server.url, user: "ops", pass: PASSWORD });
-  const jsm = await jetstreamManager(nc);
-  const names: string[] = [];
-  for await (const s of jsm.streams.list()) names.push(s.config.name);
-  await nc.close();
-  return names;
-}
+useSetupServer();
 
 test("import-config: old nats-wake, nats-eventstore (settings in its own file) and openclaw-agent-relay entries become plugins.entries.nats; the old ones are disabled; what cannot be carried is listed; no secret printed", async () => {
   const relayToken = "relay-token-Vb0123456789";
@@ -115,8 +83,7 @@ test("import-config --from: the core gateway.eventStore block (which today's hos
         agents: { viola: { natsUrl: "nats://viola:viola-pass-Qw9@127.0.0.1:${server.port}", streamName: "events-viola", subjectPrefix: "fork.events.viola" } } } } }`,
   );
   // Today's host refuses a config that still has the block, so no plugin command could run with it.
-  const refused = new OpenClawHome(readFileSync(old, "utf8"));
-  homes.push(refused);
+  const refused = track(new OpenClawHome(readFileSync(old, "utf8")));
   const r = await refused.run(["nats", "status"]);
   assert.notEqual(r.code, 0);
   assert.match(r.stdout + r.stderr, /Unrecognized key: "eventStore"/);

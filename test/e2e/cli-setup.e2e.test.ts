@@ -1,48 +1,18 @@
 // `openclaw nats server|setup|import-config|uninstall` through the real CLI, on real config files
 // and real nats-servers (no gateway needed: these commands work on the config and on NATS).
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { freePort } from "../harness/free-port.ts";
-import { natsPlugin } from "../harness/nats-plugin.ts";
-import { NatsServer } from "../harness/nats-server.ts";
 import { OpenClawHome, cliConfig, jsonOut } from "../harness/openclaw-cli.ts";
 import { Spool } from "../../src/spool/spool.ts";
 import { newEventId } from "../../src/events/envelope.ts";
+import { server, PASSWORD, pluginPath, track, streamNames, useSetupServer } from "./setup-fixture.ts";
 
-const PASSWORD = "setup-pass-Rt61";
-let server: NatsServer;
-let pluginPath: string;
-const homes: OpenClawHome[] = [];
-
-before(async () => {
-  server = await NatsServer.start({ config: `authorization { users: [ { user: ops, password: "${PASSWORD}" } ] }` });
-  pluginPath = natsPlugin({}).path;
-});
-after(async () => {
-  for (const h of homes) {
-    await h.run(["nats", "server", "stop"]).catch(() => undefined);
-    h.dispose();
-  }
-  await server?.stop();
-});
-
-function track(h: OpenClawHome): OpenClawHome {
-  homes.push(h);
-  return h;
-}
-
-async function streamNames(): Promise<string[]> {
-  const nc = await connect({ servers: server.url, user: "ops", pass: PASSWORD });
-  const jsm = await jetstreamManager(nc);
-  const names: string[] = [];
-  for await (const s of jsm.streams.list()) names.push(s.config.name);
-  await nc.close();
-  return names;
-}
+useSetupServer();
 
 // Each command shape runs once through the real `openclaw` CLI (server start, stop; setup; uninstall);
 // the refusals and repeats run the same command code in-process (OpenClawHome.runInProcess).
