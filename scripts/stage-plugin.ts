@@ -33,7 +33,13 @@ export function stagePlugin(into = mkdtempSync(join(tmpdir(), "openclaw-nats-plu
  * `npm pack` (package.e2e) still ships and loads the full package.
  */
 function runtimeFile(path: string): boolean {
-  return !/\.([cm]?ts|map|md)$/i.test(path);
+  return !/\.([cm]?ts|map|md)$/i.test(path) && !CJS_TWIN.test(path);
 }
+
+/**
+ * chrono-node ships a CommonJS build beside its ES one (269 files each); the plugin is ES modules, so
+ * Node resolves its `import` condition (dist/esm) and never loads dist/cjs.
+ */
+const CJS_TWIN = /[\\/]node_modules[\\/]chrono-node[\\/]dist[\\/]cjs([\\/]|$)/;
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(stagePlugin(process.argv[2]));
