@@ -145,6 +145,9 @@ describe("durable hand-off through a real gateway", () => {
   // Known open (issue #18): it passes when no subagent run was accepted before the SIGTERM, and fails
   // when one was — the host then defers that run's completion through its whole drain budget, and the
   // plugin has no API to end or hand back an accepted run. Kept as a todo so the run shows which it was.
+  // Tried (2026-12-08): subagent.run's `assertCurrent` throwing once the wake service stopped. Under load
+  // the gateway then exited 1.9 s after SIGTERM, but the host had already drained the session's next-turn
+  // injections into the refused run, so after the restart not all 40 reached the model: not kept.
   test("…and the gateway exits by itself within 30 s of that SIGTERM (not SIGKILLed)", { todo: "the host keeps an accepted subagent run through its drain; no plugin API hands it back" }, () => {
     assert.ok(sigterm, "the SIGTERM case ran");
     assert.ok(sigterm.exitedBySelf, `exited by itself: ${sigterm.exitedBySelf} after ${sigterm.ms} ms`);
