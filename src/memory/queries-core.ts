@@ -1,6 +1,6 @@
 import { buildBlock } from "./context.ts";
 import { ftsQuery, type Exclusion, type Projection, type Visibility } from "./projection.ts";
-import { recall, type RankedHit } from "./recall.ts";
+import { recall, type RankedHit, type RecallQuery } from "./recall.ts";
 import type { MemoryRow } from "./rows.ts";
 
 export { rankHits, type RankedHit } from "./recall.ts";
@@ -32,21 +32,9 @@ export interface ContextResult {
   notes: boolean;
 }
 
-/** Ranked search within a visibility. */
-export interface SearchRequest {
+/** Ranked search within a visibility: a recall query (recall.ts) sent to the worker; hits always carry snippets. */
+export interface SearchRequest extends Omit<RecallQuery, "snippets"> {
   op: "search";
-  visibility: Visibility;
-  match: string;
-  /** The query as typed, read for a date it names (see RecallQuery.text). */
-  text?: string;
-  since?: number;
-  until?: number;
-  types?: string[];
-  session?: string;
-  exclude?: Exclusion;
-  limit: number;
-  /** For the recency tie-break. */
-  now: number;
 }
 
 export interface StatsRequest {

@@ -16,6 +16,7 @@ import { asksWhen, namedTime, tellsTime } from "./when.ts";
  * - later facts win (see `rankHits`).
  * Every knob here is generic (no word lists about any data set).
  */
+
 /** A search (the projection's FTS query) plus what re-ranking reads: the query as typed and the clock. */
 export interface RecallQuery extends SearchQuery {
   /** The query as typed (what `match` was made from): read for a date it names. Without it, `match`'s words are. */
