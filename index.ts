@@ -17,6 +17,7 @@ import { runtimeMetricsSources } from "./src/plugin/metrics-sources.ts";
 import { natsSecurityAudit } from "./src/trust/audit.ts";
 import { pluginStateDir } from "./src/shared/paths.ts";
 import { hostedAgentIds } from "./src/shared/hosted-agents.ts";
+import { registerFirstTurnHook } from "./src/wake/first-turns.ts";
 import { wakeHost } from "./src/wake/host.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 
@@ -55,7 +56,9 @@ export default definePluginEntry({
       recordWakes(claim, cfg.events, events);
       registerCustomEvents(api, events, log);
     }
-    if (rt.memory) registerMemory(api, rt.memory, log);
+    const firstTurns = rt.wake.dispatcher.handoff.waker.firstTurns;
+    registerFirstTurnHook(api, firstTurns);
+    if (rt.memory) registerMemory(api, rt.memory, log, (runId) => firstTurns.peek(runId));
     registerStatus(api, runtimeStatusSources(rt));
 
     api.registerService({

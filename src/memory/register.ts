@@ -16,7 +16,7 @@ const CORPUS_PATH = "events/";
  * - the `event_search` tool;
  * - a memory corpus supplement, so the host's `memory_search` (corpus "all") finds events too.
  */
-export function registerMemory(api: OpenClawPluginApi, memory: MemoryService, log: Logger): void {
+export function registerMemory(api: OpenClawPluginApi, memory: MemoryService, log: Logger, firstTurnText: (runId: string | undefined) => string | undefined = () => undefined): void {
   // The host runs this just before before_prompt_build, in the same prompt build, and only this hook sees
   // the next-turn injections it is about to append to the turn (a wake's `[PRIORITY from x] body`):
   // before_prompt_build's prompt is then only the wake turn's own message, so without this the block
@@ -24,7 +24,10 @@ export function registerMemory(api: OpenClawPluginApi, memory: MemoryService, lo
   api.on("agent_turn_prepare", (event, ctx) => {
     const agentId = MemoryService.agentOf(ctx);
     if (!agentId || !memory.settings(agentId).enabled) return;
-    memory.noteInjected(ctx.sessionKey, event.queuedInjections.map((i) => i.text).filter((t) => typeof t === "string" && t.length > 0));
+    // A new session's first wake turn gets its text from the wake's own agent_turn_prepare hook, not as an injection.
+    const first = firstTurnText(ctx.runId);
+    const queued = event.queuedInjections.map((i) => i.text).filter((t) => typeof t === "string" && t.length > 0);
+    memory.noteInjected(ctx.sessionKey, first ? [...queued, first] : queued);
   });
 
   api.on("before_prompt_build", async (event, ctx) => {

@@ -107,7 +107,7 @@ export class StoreCommit {
 
   /**
    * The session has no row in the store yet (it never had a turn), and the host only injects into existing
-   * rows. Urgent: start its first turn with the text as the message (subagent.run creates the session); the
+   * rows. Urgent: start its first turn carrying the text (subagent.run creates the session); the
    * hand-off does not wait for the host to accept that turn, so it holds only in memory until then.
    * Normal/low must not start a turn: they go in as a memory-only system event, read by the session's first
    * turn — said once in the log, since a crash before that turn loses them.
@@ -130,9 +130,10 @@ export class StoreCommit {
   }
 
   /**
-   * Resolves once the first turn created the session's row (later messages can then be injected after its
-   * text), or that turn ended or failed without one (the next message starts a first turn of its own), or
-   * after turnTimeoutMs. Never rejects.
+   * Resolves once the first turn created the session's row and its prompt took the text (later messages
+   * can then be injected after it: they go to the next turn — injected before that, the host would put them
+   * ahead of the hook's text), or that turn ended or failed without one (the next message starts a first
+   * turn of its own), or after turnTimeoutMs. Never rejects.
    */
   private async sessionCreated(target: WakeTarget, accepted: Promise<void>): Promise<void> {
     const failed = await accepted.then(
@@ -143,7 +144,8 @@ export class StoreCommit {
     const end = Date.now() + this.waker.turnTimeoutMs;
     while (Date.now() < end && this.waker.isRunning(target.sessionKey)) {
       const host = this.hosts[0];
-      if (!host || host.pendingInjections(target.sessionKey, target.agentId) !== undefined) return;
+      if (!host) return;
+      if (host.pendingInjections(target.sessionKey, target.agentId) !== undefined && !this.waker.firstTurns.waiting(target.sessionKey)) return;
       await sleep(SESSION_POLL_MS);
     }
   }

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { RateWindow } from "../shared/rate-window.ts";
+import { FirstTurnTexts } from "./first-turns.ts";
 import type { WakeHost } from "./host.ts";
 import type { WakeTarget } from "./route.ts";
 
 /**
- * The message of a wake turn. The NATS messages themselves reach the model as the turn's next-turn
- * injections (appended after the turn's message, so a new session's first turn — whose message is the first NATS message — keeps them in order), drained by the host when the turn's prompt is built.
+ * The message of a wake turn. The NATS messages themselves reach the model appended after it: as the
+ * turn's next-turn injections, drained by the host when the turn's prompt is built, or — a new session's
+ * first turn, whose row did not exist to inject into — as the text the agent_turn_prepare hook appends.
  */
 export const WAKE_TURN_MESSAGE = "[nats] New messages for you follow. Act on them.";
 
@@ -40,6 +42,8 @@ interface SessionState {
  */
 export class Waker {
   readonly counts = { wakes: 0, turns: 0, coalesced: 0, rateLimited: 0, failed: 0 };
+  /** A new session's first text, handed to its first turn by the agent_turn_prepare hook (see FirstTurnTexts). */
+  readonly firstTurns = new FirstTurnTexts();
   private readonly sessions = new Map<string, SessionState>();
   /** Wake-turn starts per agent in the last minute (urgentTurnsPerMinute). */
   private readonly starts = new RateWindow(WINDOW_MS);
@@ -58,7 +62,8 @@ export class Waker {
 
   /**
    * Wake the session now, or coalesce into the turn already running. With `message`, the first turn
-   * carries that text as its message (a session with no row yet: the turn creates it); the promise
+   * carries that text (a session with no row yet: the turn creates it) — through the agent_turn_prepare
+   * hook when it is in place (FirstTurnTexts), else as the turn's message; the promise
    * then resolves once that turn was accepted, and rejects when it could not start.
    */
   wake(target: WakeTarget, message?: string): Promise<void> {
@@ -132,6 +137,7 @@ export class Waker {
     });
     void (async () => {
       let message = firstMessage;
+      let viaHook = true;
       let first = true;
       try {
         do {
@@ -147,15 +153,25 @@ export class Waker {
           }
           // A coalesced follow-up is needed only when something is still waiting (another turn may have drained it).
           if (message === undefined && !first && (host.pendingInjections(target.sessionKey, target.agentId) ?? 0) === 0) break;
-          const { runId } = await this.start(target, message ?? WAKE_TURN_MESSAGE);
+          const { runId } = await this.start(target, message, viaHook);
           this.recordStart(target.agentId);
           this.counts.turns++;
           if (first) started();
           first = false;
           message = undefined;
           const status = await this.waitTurn(host, runId);
+          // Stopping, or the host still has not run the turn: its prompt may yet take the text, so it stays held.
+          const carried = this.halted || status === "timeout" ? undefined : this.firstTurns.release(runId);
           if (this.halted) break;
           if (status !== "ok") this.log.warn(`nats: wake turn ${runId} in ${target.sessionKey} ended with ${status}`);
+          if (carried && !carried.taken) {
+            // The turn ended without its prompt taking the text (a runner without agent_turn_prepare, or a
+            // failure before the prompt): the text starts a turn of its own, as that turn's message.
+            this.log.warn(`nats: wake turn ${runId} in ${target.sessionKey} ended before it took its message; starting one that carries it`);
+            message = carried.text;
+            viaHook = false;
+            s.pending = true;
+          }
         } while (s.pending && !this.halted);
       } catch (err) {
         this.counts.failed++;
@@ -176,16 +192,23 @@ export class Waker {
    * gateway startup") — exactly when a restart's recovery and a durable-inbox backlog arrive — so a refusal
    * is retried for a while before it counts as a failure.
    */
-  private async start(target: WakeTarget, message: string): Promise<{ runId: string }> {
+  private async start(target: WakeTarget, text: string | undefined, viaHook: boolean): Promise<{ runId: string }> {
     const deadline = Date.now() + START_RETRY_MS;
     let logged = false;
     for (;;) {
+      const key = `nats-wake:${randomUUID()}`;
+      // A first turn's text: through the hook when it is in place (the message stays the fixed line).
+      const hooked = text !== undefined && viaHook && this.firstTurns.enabled;
+      if (hooked) this.firstTurns.hold(key, target.sessionKey, text);
       try {
         // The newest registration each try: a registry swap during startup makes an older one refuse.
         const host = this.host();
         if (!host) throw new Error("the host runtime is not available");
-        return await host.startTurn({ sessionKey: target.sessionKey, message, idempotencyKey: `nats-wake:${randomUUID()}` });
+        const r = await host.startTurn({ sessionKey: target.sessionKey, message: hooked ? WAKE_TURN_MESSAGE : (text ?? WAKE_TURN_MESSAGE), idempotencyKey: key });
+        if (hooked) this.firstTurns.rekey(key, r.runId);
+        return r;
       } catch (err) {
+        if (hooked) this.firstTurns.release(key);
         if (Date.now() > deadline || this.halted) throw err;
         if (!logged) this.log.info(`nats: wake turn in ${target.sessionKey} not started yet (${errorMessage(err)}); retrying`);
         logged = true;

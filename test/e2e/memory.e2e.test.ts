@@ -159,6 +159,19 @@ describe("memory in a real gateway", { timeout: 900_000 }, () => {
     assert.match(turnText(req), /\[URGENT from alertmanager\] Disk FOXTROT-6 full on db-2/, "in its frame, as the turn's injection");
   });
 
+  test("a wake into a session with no row yet reaches the model once: its first turn's message is the fixed line, the text follows it", async () => {
+    // No row: the wake starts the session's first turn. The host lists a running plugin turn's message as its
+    // task in the turn's own context, so the text goes in through the plugin's agent_turn_prepare hook (#17:
+    // the demo model quoted a first wake twice when it was the turn's message).
+    const before = model.requests.length;
+    nc.publish("agent.main.inbox", JSON.stringify({ from: "alertmanager", sessionKey: "agent:main:golf-first", body: "Disk GOLF-7 full on db-3", priority: "urgent" }));
+    const req = await model.waitFor((r) => r.index >= before && promptText(r).includes("GOLF-7"), 60_000);
+    const all = JSON.stringify(req.body.messages ?? []);
+    assert.equal(all.split("GOLF-7").length - 1, 1, `the wake body appears once in the model's request:\n${all.slice(0, 4000)}`);
+    assert.match(turnText(req), /\[nats\] New messages for you follow\. Act on them\.\s+\[URGENT from alertmanager\] Disk GOLF-7 full on db-3/, "after the wake turn's own line, in its frame");
+    assert.doesNotMatch(blockOf(req) ?? "", /GOLF-7/, "the block leaves it out");
+  });
+
   // ---- memory: the session-start block, scope, search ---------------------------------------------
 
   const say = async (agentId: string, from: string, text: string): Promise<{ sessionKey: string; delivered: string[] }> =>

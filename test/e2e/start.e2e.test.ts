@@ -34,10 +34,10 @@ test("npm start: starts its own nats-server when none answers, and a wake reache
     // A first start on an empty server: memory waits for the event stream quietly (one info line at most).
     assert.deepEqual(out.split("\n").filter((l) => /stream not found|memory: reading .*retrying/i.test(l)), [], "no stream-not-found warnings");
     assert.ok(out.split("\n").filter((l) => /memory: stream .* does not exist yet/.test(l)).length <= 1, "one info line at most");
-    // Not asserted: that the demo quotes the wake once. On this first wake (no session row yet, so the wake
-    // is the first turn's subagent.run message) the host's own internal context lists the running subagent
-    // with task_json = the framed message, so the request carries it twice (seen 2026-12-07; the memory
-    // block holds it zero times). memory.e2e checks the once-rule where the block could repeat it.
+    // The demo model quotes every `[PRIORITY from x] body` in its request: once means the model saw it once,
+    // on this first wake too (a new session's first turn, whose message the host lists as the run's task).
+    const quoted = out.split("\n").find((l) => l.includes("demo-model ◀"));
+    assert.equal(quoted?.trim(), "demo-model ◀ Demo model: I was woken by URGENT from readme: hello from the start test", "the wake quoted once");
   } finally {
     const exited = new Promise((r) => proc.once("exit", r));
     proc.kill("SIGTERM");
