@@ -9,9 +9,12 @@ import { STOP_WORDS as STOP } from "./words.ts";
  */
 
 const NON_ASCII = /[^\x00-\x7f]/;
-const SEPARATORS = /[^\p{L}\p{N}'.-]+/u;
+const PIECE = /[\p{L}\p{N}'.-]+/gu;
 const EDGES = /^['.-]+|['.-]+$/g;
 const LETTER = /\p{L}/u;
+
+/** ' . - : the characters a word may hold inside but not at its edges. */
+const isEdge = (c: number): boolean => c === 39 || c === 46 || c === 45;
 
 /** Lower-cased word tokens; apostrophes, dots and hyphens stay inside words ("don't", "v2.3", "e-mail"). */
 function words(text: string): string[] {
@@ -19,8 +22,8 @@ function words(text: string): string[] {
   // NFKC only where it can change something: it is the costliest step for plain ASCII chat.
   const src = NON_ASCII.test(lower) ? lower.normalize("NFKC").replace(/’/g, "'") : lower;
   const out: string[] = [];
-  for (const piece of src.split(SEPARATORS)) {
-    const w = piece.replace(EDGES, "");
+  for (const piece of src.match(PIECE) ?? []) {
+    const w = isEdge(piece.charCodeAt(0)) || isEdge(piece.charCodeAt(piece.length - 1)) ? piece.replace(EDGES, "") : piece;
     if (w) out.push(w);
   }
   return out;
@@ -45,37 +48,55 @@ const TOPIC_WINDOW = 400;
  * is not a topic); a phrase replaces its words when it covers most of their mentions.
  */
 export function activeTopics(messages: readonly TopicInput[], max = 8): string[] {
-  // n: messages mentioning the term; doc: the last message counted (instead of a Set per message).
-  const docs = new Map<string, { n: number; last: number; doc: number }>();
-  const count = (term: string, m: number, ts: number): void => {
-    const d = docs.get(term);
-    if (!d) docs.set(term, { n: 1, last: ts, doc: m });
-    else if (d.doc !== m) {
-      d.n++;
-      d.doc = m;
-      if (ts > d.last) d.last = ts;
+  // Every block counts the newest TOPIC_WINDOW messages, so this runs once per session start: each
+  // distinct word is looked at once (id, or -1 when it is no term), and a phrase is a number made of its
+  // two word ids rather than a new string per occurrence. n: messages mentioning the term; doc: the last
+  // message counted (instead of a Set per message).
+  const ids = new Map<string, number>();
+  const names: string[] = [];
+  const wordStat: Stat[] = [];
+  const phraseStat = new Map<number, Stat>();
+  const count = (stat: Stat | undefined, m: number, ts: number): Stat => {
+    if (!stat) return { n: 1, last: ts, doc: m };
+    if (stat.doc !== m) {
+      stat.n++;
+      stat.doc = m;
+      if (ts > stat.last) stat.last = ts;
     }
+    return stat;
   };
   const n = Math.min(messages.length, TOPIC_WINDOW);
   for (let m = 0; m < n; m++) {
     const { text, ts } = messages[m];
-    let prev: string | undefined;
+    let prev = -1;
     for (const w of words(text)) {
-      if (!isTerm(w)) {
-        prev = undefined;
+      let id = ids.get(w);
+      if (id === undefined) {
+        id = isTerm(w) ? names.push(w) - 1 : -1;
+        ids.set(w, id);
+      }
+      if (id < 0) {
+        prev = -1;
         continue;
       }
-      count(w, m, ts);
-      if (prev) count(`${prev} ${w}`, m, ts);
-      prev = w;
+      wordStat[id] = count(wordStat[id], m, ts);
+      if (prev >= 0) {
+        const key = prev * PHRASE_KEY + id;
+        phraseStat.set(key, count(phraseStat.get(key), m, ts));
+      }
+      prev = id;
     }
   }
-  const frequent = [...docs.entries()].filter(([, d]) => d.n >= 2);
+  const frequent: Array<[string, Stat]> = [];
+  for (let id = 0; id < names.length; id++) if (wordStat[id]!.n >= 2) frequent.push([names[id]!, wordStat[id]!]);
   // A phrase stands for its words when it accounts for most of their mentions.
   const covered = new Set<string>();
-  for (const [term, d] of frequent) {
-    if (!term.includes(" ")) continue;
-    for (const w of term.split(" ")) if ((docs.get(w)?.n ?? 0) <= d.n * 1.5) covered.add(w);
+  for (const [key, d] of phraseStat) {
+    if (d.n < 2) continue;
+    const a = Math.floor(key / PHRASE_KEY);
+    const b = key % PHRASE_KEY;
+    frequent.push([`${names[a]} ${names[b]}`, d]);
+    for (const w of [a, b]) if (wordStat[w]!.n <= d.n * 1.5) covered.add(names[w]!);
   }
   return frequent
     .filter(([term]) => !covered.has(term))
@@ -83,3 +104,12 @@ export function activeTopics(messages: readonly TopicInput[], max = 8): string[]
     .slice(0, max)
     .map(([term]) => term);
 }
+
+interface Stat {
+  n: number;
+  last: number;
+  doc: number;
+}
+
+/** Word ids are below this (TOPIC_WINDOW messages hold far fewer distinct words), so a phrase key is exact. */
+const PHRASE_KEY = 2 ** 21;

@@ -75,7 +75,7 @@ export class NatsRuntime {
       inboxPrefix: cfg.inboxPrefix,
     };
     this.link = new NatsLink(settings, deps.logger);
-    this.wake = new WakeService(cfg, deps.system, deps.logger, new Hosting(deps.hostedAgents));
+    this.wake = new WakeService(cfg, deps.system, deps.logger, new Hosting(deps.hostedAgents), deps.stateDir);
     this.trust = new Trust(cfg, deps.stateDir, deps.logger);
     this.wake.dispatcher.verifySender = (msg, mode) => this.trust.verify(msg, mode);
     this.events = cfg.events.enabled ? new EventStore({ config: cfg.events, stateDir: deps.stateDir, link: this.link, logger: deps.logger, connection: settings }) : undefined;

@@ -15,7 +15,8 @@ import { hopLimitReason, processHops, readHops, type HopContext } from "./hops.t
 /** What the sender gets back on its reply subject. */
 export type Receipt = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
-export type DispatchOutcome = { kind: "rejected"; reason: string } | { kind: "handled"; receipt: Receipt };
+/** `durable`: the host committed it to the session store (survives a gateway crash); see HandedOffJournal. */
+export type DispatchOutcome = { kind: "rejected"; reason: string } | { kind: "handled"; receipt: Receipt; durable?: boolean };
 
 /** A sender that passed the Agent-Sender check (absent, claimed or verified). */
 export type AcceptedSender = Exclude<SenderCheck, { trust: "rejected" }>;
@@ -153,7 +154,7 @@ export class WakeDispatcher {
     }
     this.remember({ ...seen, outcome: "injected", priority, queued: result.queued });
     this.log.debug?.(`nats: ${priority} wake from ${message.from} → ${target.sessionKey} (via ${result.via})`);
-    return { kind: "handled", receipt: { ok: true, sessionKey: target.sessionKey, priority, queued: result.queued } };
+    return { kind: "handled", receipt: { ok: true, sessionKey: target.sessionKey, priority, queued: result.queued }, durable: result.via === "injection" };
   }
 
   /**

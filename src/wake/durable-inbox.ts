@@ -7,6 +7,7 @@ import { Hosting } from "./hosting.ts";
 import { inboxConsumers, isBroadcastSubject, wakeLayout } from "./layout.ts";
 import { Slots } from "./slots.ts";
 import { RecentSeqs } from "./recent-seqs.ts";
+import { HandedOffJournal } from "./handed-off.ts";
 import { ensureInboxConsumer, ensureInboxStream, retireCatchAll } from "./inbox-provision.ts";
 import { DeadLetterStore } from "./dead-letter-store.ts";
 import { ExhaustedWatch } from "./inbox-exhausted.ts";
@@ -44,6 +45,8 @@ export class DurableInbox {
   /** Publisher message ids (Nats-Msg-Id) injected or being handled: see handle(). */
   private readonly doneIds = new RecentSeqs<string>(10_000);
   private readonly inFlightIds = new Set<string>();
+  /** Committed messages, on disk: a redelivery after a crash is acked, not handed again. */
+  private readonly handedOff: HandedOffJournal;
   /** Every message this gateway holds (pulled, not yet acked/nak'ed): kept alive, handed back on stop. */
   private readonly held: HeldMessages;
   private readonly deadLetters: DeadLetterStore;
@@ -54,8 +57,10 @@ export class DurableInbox {
   private stopped = false;
   readonly counts: InboxCounts = { redeliveriesSkipped: 0, deadLettered: 0, inFlight: 0 };
 
-  constructor(cfg: NatsPluginConfig, dispatcher: WakeDispatcher, log: Logger, hosting: Hosting) {
+  /** `journalPath`: where committed messages are remembered across restarts (the plugin's state dir); none: memory only. */
+  constructor(cfg: NatsPluginConfig, dispatcher: WakeDispatcher, log: Logger, hosting: Hosting, journalPath?: string) {
     this.cfg = cfg;
+    this.handedOff = new HandedOffJournal(journalPath, log);
     this.dispatcher = dispatcher;
     this.log = log;
     this.hosting = hosting;
@@ -140,6 +145,14 @@ export class DurableInbox {
     // The same publisher message (same Nats-Msg-Id) under another sequence: a retry the stream stored twice,
     // e.g. when its leader died between storing the first copy and acking it (the dedupe window is the
     // leader's). Injected once; the copy is acked away.
+    const stored = HandedOffJournal.key(m.info.stream, seq, m.info.timestampNanos);
+    if (this.handedOff.has(stored)) {
+      // Committed before a crash whose ack never reached the server: the agent has it already.
+      this.counts.redeliveriesSkipped++;
+      this.log.info(`nats: durable inbox message ${m.info.stream}#${seq} was handed to the agent before a restart; acked, not handed again`);
+      settle(m, "ack", this.log);
+      return;
+    }
     const msgId = m.headers?.get("Nats-Msg-Id") || undefined;
     if (msgId !== undefined && (this.doneIds.has(msgId) || this.inFlightIds.has(msgId))) {
       this.counts.redeliveriesSkipped++;
@@ -166,6 +179,7 @@ export class DurableInbox {
       if (outcome.kind === "rejected") return await this.giveUp(nc, m, outcome.reason);
       this.done.add(seq);
       if (msgId !== undefined) this.doneIds.add(msgId);
+      if (outcome.durable) this.handedOff.add(stored);
       await m.ackAck().catch(() => settle(m, "ack", this.log));
     } catch (err) {
       if (this.lastDelivery(m)) return await this.giveUp(nc, m, `failed on delivery ${m.info.deliveryCount} of ${this.cfg.inbox.maxDeliver}: ${errorMessage(err)}`);

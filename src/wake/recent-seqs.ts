@@ -11,6 +11,10 @@ export class RecentSeqs<K extends number | string = number> {
   has(seq: K): boolean {
     return this.seqs.has(seq);
   }
+  /** Oldest first. */
+  values(): K[] {
+    return [...this.seqs];
+  }
   add(seq: K): void {
     this.seqs.add(seq);
     if (this.seqs.size > this.max) this.seqs.delete(this.seqs.values().next().value as K);

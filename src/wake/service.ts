@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import type { NatsLink } from "../connection/link.ts";
@@ -26,10 +27,13 @@ export class WakeService {
   private dlqOn: NatsConnection | undefined;
   private detach: (() => void) | undefined;
   private active = false;
+  /** The durable inbox's record of committed messages (HandedOffJournal); none without a state dir. */
+  private readonly journalPath: string | undefined;
   private quiesced = false;
 
-  constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger, hosting: Hosting = new Hosting()) {
+  constructor(cfg: NatsPluginConfig, system: SystemRuntime, log: Logger, hosting: Hosting = new Hosting(), stateDir?: string) {
     this.cfg = cfg;
+    this.journalPath = stateDir ? join(stateDir, "inbox", `${cfg.inbox.streamName}.handed-off`) : undefined;
     this.log = log;
     this.hosting = hosting;
     this.dispatcher = new WakeDispatcher(cfg, system, log);
@@ -58,7 +62,7 @@ export class WakeService {
       this.subs = subscribeWake(nc, this.cfg, this.dispatcher, this.hosting, this.log, { broadcastOnly: this.cfg.inbox.durable });
     }
     if (this.cfg.inbox.durable) {
-      this.inbox ??= new DurableInbox(this.cfg, this.dispatcher, this.log, this.hosting);
+      this.inbox ??= new DurableInbox(this.cfg, this.dispatcher, this.log, this.hosting, this.journalPath);
       try {
         await this.inbox.start(nc);
       } catch (err) {
