@@ -54,7 +54,8 @@ export class Projection {
     // 16 MiB of page cache (SQLite's default is 2 MB). A block at 1M events reads the agent's recent rows
     // scattered among every other agent's pages, plus its FTS5 doclists: with 2 MB each block went back
     // to the OS for most pages. Measured on a 217 MB projection (20 agents, 500k rows), same process,
-    // alternating: block p50 13.0–13.6 → 9.0–9.5 ms (.prof-scale in #17's note). Bounded per worker.
+    // alternating: block p50 13.0–13.6 → 9.0–9.5 ms (a throwaway A/B; bench:memory's 1M row is the figure
+    // that counts). Bounded per worker.
     db.exec("PRAGMA busy_timeout = 1000; PRAGMA cache_size = -16384;");
     return new Projection(path, db, true);
   }
