@@ -11,6 +11,7 @@ import { ensureInboxConsumer, ensureInboxStream, retireCatchAll } from "./inbox-
 import { DeadLetterStore } from "./dead-letter-store.ts";
 import { ExhaustedWatch } from "./inbox-exhausted.ts";
 import { HeldMessages, settle } from "./inbox-messages.ts";
+import { jsDomain } from "../connection/domain.ts";
 
 /** A stop's nak delay (see stop()): long enough for the server to drop our closed pulls, short against any restart. */
 const HAND_BACK_DELAY_MS = 2000;
@@ -74,7 +75,7 @@ export class DurableInbox {
     if (this.running || this.stopped) return; // consume() survives reconnects by itself
     this.running = true;
     try {
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jetstreamManager(nc, jsDomain(nc));
       const streamSubjects = await ensureInboxStream(jsm, this.cfg, this.log);
       const consumers = inboxConsumers(this.cfg, wakeLayout(this.cfg, this.hosting.agents));
       await retireCatchAll(jsm, this.cfg, this.log, consumers, streamSubjects);
@@ -82,7 +83,7 @@ export class DurableInbox {
       for (const c of consumers) {
         if (this.consumers.has(c.name)) continue; // consuming since an earlier, partly failed start
         await ensureInboxConsumer(jsm, this.cfg, this.log, c, streamSubjects);
-        const messages = await jetstream(nc).consumers.get(this.cfg.inbox.streamName, c.name).then((k) => k.consume({ max_messages: this.cfg.inbox.maxConcurrent }));
+        const messages = await jetstream(nc, jsDomain(nc)).consumers.get(this.cfg.inbox.streamName, c.name).then((k) => k.consume({ max_messages: this.cfg.inbox.maxConcurrent }));
         if (this.stopped) {
           await messages.close().catch(() => undefined);
           return;
