@@ -1,0 +1,132 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { jetstream } from "@nats-io/jetstream";
+import type { NatsServer } from "../../harness/nats-server.ts";
+import { markerTurns } from "../../harness/turns.ts";
+import { subjectMatches } from "../../../src/shared/subjects.ts";
+import { integrityProblems, readStream, retry, waitFor, type StoredEvent } from "../helpers.ts";
+import { caughtUp, EVERY_MS, jsmNow, leaderOf, markers as markerList, nodeOf, pause, publishAccepted, srvPingAnswers, type Shared } from "./context.ts";
+
+// The event stream's leader killed on its own (not the inbox's leader, not the node gateway A is on),
+// through gateway A: turns go on, their events reach the stream once, the memory projection (a
+// follow-mode ordered consumer per memory subject) reads the events stored after the kill, and when
+// the node returns nothing is handed or stored twice.
+
+const STREAM = "openclaw-events";
+
+type MemoryStatus = { rows?: number; sources: Array<{ subject: string; seq: number; reading: boolean; lastError?: string }> };
+
+const wakeIns = (stored: StoredEvent[], m: string): number => stored.filter((e) => e.event.type === "wake.in" && JSON.stringify(e.event.payload).includes(m)).length;
+
+/** The stream read until every marker's wake.in is in it (the spool retries across the leader change). */
+async function storedWith(shared: Shared, markers: string[]): Promise<StoredEvent[]> {
+  const { nc } = shared();
+  let stored: StoredEvent[] = [];
+  await waitFor(
+    "each wake's events in the stream",
+    async () => {
+      stored = await retry("reading the event stream", () => readStream(nc, STREAM));
+      if (markers.every((m) => wakeIns(stored, m) >= 1)) return true;
+      await pause(500); // a whole-stream read per poll: not every 20 ms
+      return false;
+    },
+    60_000,
+  );
+  return stored;
+}
+
+/** Waits until memory has read every memory subject up to what `stored` holds; its status. */
+async function memoryCaughtUp(shared: Shared, stored: StoredEvent[]): Promise<MemoryStatus> {
+  const { a } = shared();
+  const want = (subject: string): number => Math.max(0, ...stored.filter((e) => subjectMatches(subject, e.subject)).map((e) => e.seq));
+  let mem: MemoryStatus = { sources: [] };
+  await waitFor(
+    "the memory projection has read the stream",
+    async () => {
+      mem = (await a.gw.call("nats.memory.status")) as unknown as MemoryStatus;
+      if (mem.sources.length > 0 && mem.sources.every((s) => s.seq >= want(s.subject))) return true;
+      await pause(250);
+      return false;
+    },
+    60_000,
+  ).catch((err: Error) => {
+    const where = mem.sources.map((s) => `${s.subject} at ${s.seq} of ${want(s.subject)}${s.reading ? "" : " (not reading)"}${s.lastError ? ` (${s.lastError})` : ""}`).join("; ");
+    const logs = a.gw.logs().split("\n").filter((l) => /memory/.test(l)).slice(-15).join("\n");
+    throw new Error(`${err.message}: ${where}\n${logs}`);
+  });
+  return mem;
+}
+
+export function eventLeaderTests(shared: Shared): void {
+  test("SIGKILL of the event stream's leader alone: turns go on, each turn's events in the stream once, memory keeps up, $SRV.PING answers; the node's return duplicates nothing", async (t) => {
+    const { nodes, nc, a } = shared();
+    // Move the event stream's leadership (a step-down elects one of the other peers) until it is on a
+    // node that neither leads the inbox nor carries A's connection: the kill then takes out the event
+    // leader alone (the other two losses are the node-loss cases').
+    let victim: NatsServer | undefined;
+    for (let i = 0; ; i++) {
+      const jsm = await jsmNow(nc);
+      const ev = leaderOf(await retry("event stream info", () => jsm.streams.info(STREAM)), nodes);
+      const ib = leaderOf(await retry("inbox info", () => jsm.streams.info("OPENCLAW_INBOX")), nodes);
+      const on = await nodeOf(a.gw, nodes);
+      if (ev && ev !== ib && ev !== on) {
+        victim = ev;
+        break;
+      }
+      assert.ok(i < 16, `could not move the event stream's leader off the inbox leader and A's node (${i} step-downs)`);
+      await retry("event stream step-down", () => nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${STREAM}`, "", { timeout: 2000 }));
+      await waitFor(
+        "a new event stream leader",
+        async () => {
+          const now = leaderOf(await (await jsmNow(nc)).streams.info(STREAM), nodes);
+          if (now !== undefined && now !== ev) return true;
+          await pause(100);
+          return false;
+        },
+        30_000,
+      );
+    }
+    const lastBefore = (await (await jsmNow(nc)).streams.info(STREAM)).state.last_seq;
+
+    const js = jetstream(nc, { timeout: 2000 });
+    const markers = markerList("cle", 6);
+    const acceptMs: number[] = [];
+    for (const [i, m] of markers.entries()) {
+      if (i === 2) await victim.kill();
+      acceptMs.push(await publishAccepted(js, "agent.main.inbox", m));
+      await pause(EVERY_MS);
+    }
+    t.diagnostic(`killed event stream leader n${nodes.indexOf(victim) + 1} before wake 2 (event stream last seq ${lastBefore}); accept times (ms): ${acceptMs.join(" ")}`);
+    await waitFor("every wake reaches the model", () => markerTurns(a.model.requests, markers).firstTurn.size === markers.length, 120_000);
+    const seen = markerTurns(a.model.requests, markers);
+    for (const m of markers) assert.equal(seen.timesSeen.get(m), 1, `${m} handed to the agent once`);
+
+    // Each turn's events reach the R3 stream (through the spool, retried across the leader change), once.
+    const stored = await storedWith(shared, markers);
+    assert.deepEqual(integrityProblems(stored).filter((p) => !p.includes("meta.seq")), []);
+    for (const m of markers) assert.equal(wakeIns(stored, m), 1, `${m}'s wake.in stored once`);
+
+    // The memory projection reads every memory subject up to what the stream holds, past the kill.
+    const mem = await memoryCaughtUp(shared, stored);
+    const readAfterKill = mem.sources.filter((s) => s.seq > lastBefore).map((s) => s.subject);
+    assert.ok(readAfterKill.length > 0, "memory read events stored after the kill");
+    t.diagnostic(`events stored: ${stored.length}; memory rows ${mem.rows}; sources past the kill: ${readAfterKill.join(", ")}`);
+
+    // The agent protocol answers (A's node and the inbox leader were not hit, the event leader was).
+    await srvPingAnswers(nc);
+
+    // The node returns and catches up: nothing is handed or stored twice, memory goes on reading.
+    await victim.restart();
+    await waitFor("the node catches up", () => caughtUp(nc, STREAM, nodes.length), 60_000);
+    const last = "cle-after";
+    await publishAccepted(js, "agent.main.inbox", last);
+    await waitFor("the last wake reaches the model", () => markerTurns(a.model.requests, [last]).firstTurn.size === 1, 60_000);
+    const again = markerTurns(a.model.requests, [...markers, last]);
+    for (const m of [...markers, last]) assert.equal(again.timesSeen.get(m), 1, `${m} once after the node returned`);
+    const after = await storedWith(shared, [...markers, last]);
+    assert.deepEqual(integrityProblems(after).filter((p) => !p.includes("meta.seq")), [], "no duplicate event after the node returned");
+    for (const m of [...markers, last]) assert.equal(wakeIns(after, m), 1, `${m}'s wake.in stored once after the node returned`);
+    await memoryCaughtUp(shared, after);
+    await srvPingAnswers(nc);
+  });
+}
