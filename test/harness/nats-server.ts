@@ -42,6 +42,12 @@ export interface NatsServerOptions {
   domain?: string;
   /** Accept leaf-node connections on this port (`leafnodes { listen }`). */
   leafPort?: number;
+  /**
+   * The leaf-node address this server tells its leaf nodes (`leafnodes { advertise }`). A leaf adds the
+   * address it is told to its remote's URLs and fails over to it (nats-server 2.9 does so even with
+   * `no_advertise`), so a test that relays the link to cut it advertises the relay's address.
+   */
+  leafAdvertise?: string;
 }
 
 /** A real nats-server process on loopback that a test can stop, kill and restart. */
@@ -78,7 +84,7 @@ export class NatsServer {
       `listen: "127.0.0.1:${port}"`,
       opts.name ? `server_name: "${opts.name}"` : "",
       opts.jetstream === false ? "" : `jetstream { store_dir: "${storeDir}"${opts.domain ? `, domain: "${opts.domain}"` : ""} }`,
-      opts.leafPort ? `leafnodes { listen: "127.0.0.1:${opts.leafPort}" }` : "",
+      opts.leafPort ? `leafnodes { listen: "127.0.0.1:${opts.leafPort}"${opts.leafAdvertise ? `, advertise: "${opts.leafAdvertise}"` : ""} }` : "",
       opts.config ?? "",
     ];
     const configFile = join(dir, "nats.conf");
@@ -159,6 +165,8 @@ export interface ClusterOptions {
    * that listens and fails over to them, so a test that cuts "the" leaf link needs a single one.
    */
   leafNodes?: boolean;
+  /** `leafAdvertise` of that first node (host:port of a relay in front of it). */
+  leafAdvertise?: string;
 }
 
 /** A JetStream cluster of `size` nodes on loopback (routes between them), for replicated streams. */
@@ -171,7 +179,7 @@ export async function startCluster(size = 3, opts: ClusterOptions = {}): Promise
       NatsServer.start({
         name: `n${i + 1}`,
         ...(opts.domain ? { domain: opts.domain } : {}),
-        ...(i === 0 && leafPort ? { leafPort } : {}),
+        ...(i === 0 && leafPort ? { leafPort, ...(opts.leafAdvertise ? { leafAdvertise: opts.leafAdvertise } : {}) } : {}),
         config: `cluster { name: "test-cluster", listen: "127.0.0.1:${routePort}", routes: [${routes}] }`,
       }),
     ),
