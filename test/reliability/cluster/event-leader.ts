@@ -60,6 +60,10 @@ async function memoryCaughtUp(shared: Shared, stored: StoredEvent[]): Promise<Me
 export function eventLeaderTests(shared: Shared): void {
   test("SIGKILL of the event stream's leader alone: turns go on, each turn's events in the stream once, memory keeps up, $SRV.PING answers; the node's return duplicates nothing", async (t) => {
     const { nodes, nc, a } = shared();
+    // Where the case's time goes (a diagnostic, never asserted).
+    const t0 = performance.now();
+    const phases: string[] = [];
+    const phase = (what: string): void => void phases.push(`${what} ${Math.round((performance.now() - t0) / 100) / 10} s`);
     // Move the event stream's leadership (a step-down elects one of the other peers) until it is on a
     // node that neither leads the inbox nor carries A's connection: the kill then takes out the event
     // leader alone (the other two losses are the node-loss cases').
@@ -87,6 +91,9 @@ export function eventLeaderTests(shared: Shared): void {
       );
     }
     const lastBefore = (await (await jsmNow(nc)).streams.info(STREAM)).state.last_seq;
+    // Not chosen, only reported: whether the kill also took the inbox consumer's leader (its pulls then wait to be re-sent).
+    const consumerLeader = (await (await jsmNow(nc)).consumers.info("OPENCLAW_INBOX", "openclaw-gateway-main")).cluster?.leader;
+    phase(`leader placed (inbox consumer leader ${consumerLeader})`);
 
     const js = jetstream(nc, { timeout: 2000 });
     const markers = markerList("cle", 6);
@@ -100,16 +107,19 @@ export function eventLeaderTests(shared: Shared): void {
     await waitFor("every wake reaches the model", () => markerTurns(a.model.requests, markers).firstTurn.size === markers.length, 120_000);
     const seen = markerTurns(a.model.requests, markers);
     for (const m of markers) assert.equal(seen.timesSeen.get(m), 1, `${m} handed to the agent once`);
+    phase("wakes at the model");
 
     // Each turn's events reach the R3 stream (through the spool, retried across the leader change), once.
     const stored = await storedWith(shared, markers);
     assert.deepEqual(integrityProblems(stored).filter((p) => !p.includes("meta.seq")), []);
     for (const m of markers) assert.equal(wakeIns(stored, m), 1, `${m}'s wake.in stored once`);
+    phase("events stored");
 
     // The memory projection reads every memory subject up to what the stream holds, past the kill.
     const mem = await memoryCaughtUp(shared, stored);
     const readAfterKill = mem.sources.filter((s) => s.seq > lastBefore).map((s) => s.subject);
     assert.ok(readAfterKill.length > 0, "memory read events stored after the kill");
+    phase("memory caught up");
     t.diagnostic(`events stored: ${stored.length}; memory rows ${mem.rows}; sources past the kill: ${readAfterKill.join(", ")}`);
 
     // The agent protocol answers (A's node and the inbox leader were not hit, the event leader was).
@@ -118,6 +128,7 @@ export function eventLeaderTests(shared: Shared): void {
     // The node returns and catches up: nothing is handed or stored twice, memory goes on reading.
     await victim.restart();
     await waitFor("the node catches up", () => caughtUp(nc, STREAM, nodes.length), 60_000);
+    phase("node back and current");
     const last = "cle-after";
     await publishAccepted(js, "agent.main.inbox", last);
     await waitFor("the last wake reaches the model", () => markerTurns(a.model.requests, [last]).firstTurn.size === 1, 60_000);
@@ -128,5 +139,7 @@ export function eventLeaderTests(shared: Shared): void {
     for (const m of [...markers, last]) assert.equal(wakeIns(after, m), 1, `${m}'s wake.in stored once after the node returned`);
     await memoryCaughtUp(shared, after);
     await srvPingAnswers(nc);
+    phase("last wake once, stored once, in memory");
+    t.diagnostic(`phases: ${phases.join("; ")}`);
   });
 }
