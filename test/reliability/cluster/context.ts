@@ -84,8 +84,9 @@ export async function nodeOf(gw: TestGateway, nodes: NatsServer[]): Promise<Nats
 
 /** Every replica of the stream is back and current (a returned node caught up); polls at most every 200 ms. */
 export async function caughtUp(nc: NatsConnection, stream: string, size: number): Promise<boolean> {
-  const i = await (await jsmNow(nc)).streams.info(stream);
-  const peers = i.cluster?.replicas ?? [];
+  // An info request can time out while the returned node rejoins (an election): that is "not yet".
+  const i = await (await jsmNow(nc)).streams.info(stream).catch(() => undefined);
+  const peers = i?.cluster?.replicas ?? [];
   if (peers.length === size - 1 && peers.every((r) => r.current)) return true;
   await pause(200);
   return false;
