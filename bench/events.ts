@@ -1,17 +1,19 @@
 /**
- * Event store benchmark (npm run bench:events): one spawned nats-server (file storage, R1), then
+ * Event store benchmark (npm run bench:events): one spawned nats-server (file storage, R1) and a 3-node
+ * cluster on the same machine (R3 streams), then
  *   (a) the bare nats.js client publishing windowed to JetStream: the ceiling;
  *   (b) events through the plugin's whole path, record → spool → JetStream ack, for ≥ 10 s;
  *   (c) the seed's scenarios: sequential, 10 concurrent, payload 100 B / 1 KB / 10 KB / 50 KB, consumer read;
  *   (d) record()'s own cost on the agent's path, p50 / p99; at 2,000/s twice each with the spool's WAL
  *       checkpoint every second inline (as before) and on idle with the log pre-synced (now), alternating.
+ *   (r) R3 on a 3-node cluster beside R1: (a), (b) and the sequential case again, on replicated streams.
  * Prints a table and writes bench/results/events.json. Figures are measured, never asserted.
  * BENCH_SCALE=0.2 shortens every timed phase (a quick smoke run; not for the record).
  */
 import { cpus } from "node:os";
 import { connect } from "@nats-io/transport-node";
 import { NatsLink } from "../src/connection/link.ts";
-import { NatsServer } from "../test/harness/nats-server.ts";
+import { NatsServer, startCluster } from "../test/harness/nats-server.ts";
 import { addStream, bareAckPublisher, bareSequential, bareWindowed, consumerRead } from "./lib/bare.ts";
 import { pluginThroughput, quietLogger, recordCost, sampleEvent } from "./lib/plugin-path.ts";
 import { printTable, writeJson, type Row } from "./lib/report.ts";
@@ -30,6 +32,13 @@ const nc = await connect({ servers: server.url });
 const link = new NatsLink({ url: server.url, name: "bench-events", reconnect: { maxAttempts: -1, delayMs: 100, maxDelayMs: 1000 } }, quietLogger);
 void link.start();
 await link.ready();
+// The cluster stays idle until (r); started here so a failure to form it shows before the long phases.
+const cluster = await startCluster(3);
+const clusterUrl = cluster.map((n) => n.url).join(",");
+const cnc = await connect({ servers: cluster.map((n) => n.url) });
+const clink = new NatsLink({ url: clusterUrl, name: "bench-events-r3", reconnect: { maxAttempts: -1, delayMs: 100, maxDelayMs: 1000 } }, quietLogger);
+void clink.start();
+await clink.ready();
 const rows: Row[] = [];
 const log = (m: string): void => console.error(`… ${m}`);
 
@@ -105,6 +114,29 @@ try {
   const loaded = sustained.record.summary();
   rows.push({ id: "d'", scenario: "record() during (b), saturated, p50 / p99", value: loaded.p99, unit: "µs (p99)", detail: `p50 ${loaded.p50} µs, p99.9 ${loaded.p999} µs, ${loaded.count} calls` });
 
+  log("(r) R3 on a 3-node cluster");
+  // The meta leader is elected a few seconds after start: retry the first R3 stream until it is.
+  for (let i = 0; ; i++) {
+    try {
+      await addStream(cnc, "r3-warm", "r3.warm.>", 3);
+      break;
+    } catch (err) {
+      if (i > 60) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  await bareWindowed(cnc, "r3.warm.x", typical, WINDOW, sec(1));
+  await addStream(cnc, "r3-bare-windowed", "r3.windowed.>", 3);
+  const bareR3 = await bareWindowed(cnc, "r3.windowed.main.msg_in", typical, WINDOW, sec(5));
+  const ceilingR3 = perSecond(bareR3.count, bareR3.ms);
+  rows.push({ id: "a-R3", scenario: `bare nats.js js.publish, ${WINDOW} in flight, R3 cluster`, value: ceilingR3, unit: "msg/s", detail: `${Math.round((ceilingR3 / ceiling) * 100) / 100} × a (R1)` });
+  const sustainedR3 = await pluginThroughput(clink, { name: "r3-sustained", inFlight: WINDOW, payloadBytes: TYPICAL_PAYLOAD, durationMs: sec(10), replicas: 3 });
+  const wholeR3 = perSecond(sustainedR3.count, sustainedR3.ms);
+  rows.push({ id: "b-R3", scenario: `plugin: record → spool → JetStream ack, ${WINDOW} in flight, R3 cluster`, value: wholeR3, unit: "events/s", detail: `${Math.round((wholeR3 / whole) * 100) / 100} × b (R1); ${Math.round((wholeR3 / ceilingR3) * 100) / 100} × a-R3` });
+  const seqR3 = await pluginThroughput(clink, { name: "r3-sequential", inFlight: 1, payloadBytes: TYPICAL_PAYLOAD, durationMs: sec(4), replicas: 3 });
+  const seqR3Rate = perSecond(seqR3.count, seqR3.ms);
+  rows.push({ id: "c1-R3", scenario: "plugin, sequential (1 in flight), R3 cluster", value: seqR3Rate, unit: "events/s", detail: `${Math.round((seqR3Rate / perSecond(seqPlugin.count, seqPlugin.ms)) * 100) / 100} × c1 (R1)` });
+
   printTable(`Event store benchmark — nats-server ${nc.info?.version}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}${SCALE !== 1 ? `, BENCH_SCALE=${SCALE}` : ""}`, rows);
   writeJson(new URL("./results/events.json", import.meta.url).pathname, {
     date: new Date().toISOString(),
@@ -115,6 +147,9 @@ try {
   });
 } finally {
   await link.stop();
+  await clink.stop();
   await nc.close();
+  await cnc.close();
   await server.stop();
+  await Promise.all(cluster.map((n) => n.stop()));
 }

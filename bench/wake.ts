@@ -8,6 +8,8 @@
 //       model request whose turn carries it, p50/p99, and turns taken per message. The host's heartbeat
 //       flood guard (5 heartbeat runs/min per agent) would defer wakes 6..30 by up to ~45 s; wake turns go
 //       through subagent.run, which the guard never sees, and messages arriving during a turn ride the next.
+//   (r) durable wakes (inbox.durable), R1 on one nats-server and R3 on a 3-node cluster, side by side in this
+//       run (bench/lib/durable-wake.ts; two more gateways, booted after the one above is stopped).
 // One-at-a-time messages alternate NATS and floors so all see the same load, with a pause before each.
 import { connect } from "@nats-io/transport-node";
 import { join } from "node:path";
@@ -18,6 +20,7 @@ import { natsPlugin } from "../test/harness/nats-plugin.ts";
 import { turnText } from "../test/harness/turns.ts";
 import { REPO_ROOT } from "../scripts/stage-plugin.ts";
 import { Latencies } from "./lib/stats.ts";
+import { durableWakes } from "./lib/durable-wake.ts";
 import { printTable, writeJson, type Row } from "./lib/report.ts";
 
 const N = Number(process.env.BENCH_WAKE_N ?? 8);
@@ -143,6 +146,14 @@ try {
       detail: `${Math.round((stormTurns / STORM) * 100) / 100} turns per message; plugin: ${status.wake.turns.coalesced} wakes coalesced, ${status.wake.turns.rateLimited} rate-limited`,
     },
   ];
+  // (r) after the first gateway is gone: its load is not on the durable rows.
+  await gw.dispose();
+  const dur = await durableWakes(model, N, 2000);
+  for (const [label, f] of [["R1 (one nats-server)", dur.r1], ["R3 (3-node cluster)", dur.r3]] as const) {
+    const ack = f.ack.summary();
+    const to = f.toModel.summary();
+    rows.push({ id: `r ${label.slice(0, 2)}`, scenario: `durable wake, ${label}: js.publish → model request`, value: ms(to.p50), unit: "ms p50", detail: `p99 ${ms(to.p99)} ms; publish ack p50 ${ms(ack.p50)} ms, p99 ${ms(ack.p99)} ms; n=${to.count}` });
+  }
   printTable(`bench:wake — ${N} urgent wakes one at a time + a ${STORM}-message storm, real gateway + nats-server`, rows);
   writeJson("bench/results/wake.json", {
     date: new Date().toISOString(),
@@ -154,6 +165,7 @@ try {
     subagentRunFloorMicros: c2,
     expectReplyMicros: d,
     storm: { messages: STORM, spacingMs: STORM_SPACING_MS, sendMs: Math.round(stormSendMs), publishToModelMicros: s, turns: stormTurns, turnsPerMessage: stormTurns / STORM, plugin: status.wake.turns },
+    durable: { r1: { ackMicros: dur.r1.ack.summary(), publishToModelMicros: dur.r1.toModel.summary() }, r3: { ackMicros: dur.r3.ack.summary(), publishToModelMicros: dur.r3.toModel.summary() } },
     rows,
   });
 } catch (err) {

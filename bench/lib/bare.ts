@@ -9,9 +9,9 @@ export interface Run {
   ms: number;
 }
 
-export async function addStream(nc: NatsConnection, name: string, subject: string): Promise<void> {
+export async function addStream(nc: NatsConnection, name: string, subject: string, replicas = 1): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name, subjects: [subject] });
+  await jsm.streams.add({ name, subjects: [subject], num_replicas: replicas });
 }
 
 /**

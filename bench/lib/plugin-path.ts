@@ -18,6 +18,8 @@ export interface PluginRunOptions {
   durationMs: number;
   /** Stop recording while this many events wait in the spool (the drain's back-pressure on the producer). */
   highWater?: number;
+  /** events.replicas of the scenario's stream (3 on the cluster rows). */
+  replicas?: number;
 }
 
 export interface PluginRun {
@@ -41,9 +43,9 @@ export function sampleEvent(payloadBytes: number, n: number): EventInput {
   };
 }
 
-export async function openStore(link: NatsLink, name: string, inFlight: number): Promise<{ store: EventStore; stream: string }> {
+export async function openStore(link: NatsLink, name: string, inFlight: number, replicas?: number): Promise<{ store: EventStore; stream: string }> {
   const stream = `bench-${name}`;
-  const config = parseConfig({ events: { streamName: stream, subjectPrefix: `bench.${name}`, spool: { inFlight } } }).events;
+  const config = parseConfig({ events: { streamName: stream, subjectPrefix: `bench.${name}`, spool: { inFlight }, ...(replicas ? { replicas } : {}) } }).events;
   const store = new EventStore({ config, stateDir: mkdtempSync(join(tmpdir(), `bench-${name}-`)), link, logger: quietLogger });
   await store.start();
   for (;;) {
@@ -60,7 +62,7 @@ export async function openStore(link: NatsLink, name: string, inFlight: number):
  * figure is what the pipeline sustains, not how fast SQLite can take inserts.
  */
 export async function pluginThroughput(link: NatsLink, opts: PluginRunOptions): Promise<PluginRun> {
-  const { store, stream } = await openStore(link, opts.name, opts.inFlight);
+  const { store, stream } = await openStore(link, opts.name, opts.inFlight, opts.replicas);
   const highWater = opts.highWater ?? Math.max(64, opts.inFlight * 4);
   const burst = Math.max(1, Math.min(256, opts.inFlight));
   const events = Array.from({ length: 64 }, (_, i) => sampleEvent(opts.payloadBytes, i));

@@ -5,6 +5,7 @@ import { ConfigError, parseConfig } from "../config/parse.ts";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { authOptions, dialTarget, isWebSocketUrl } from "../connection/options.ts";
 import { credentialSecrets, redactSecrets, redactUrl, urlSecrets } from "../connection/redact.ts";
+import { setJetStreamDomain } from "../connection/domain.ts";
 import { errorMessage } from "../shared/logger.ts";
 import { pluginStateDir } from "../shared/paths.ts";
 
@@ -33,6 +34,8 @@ export interface ConnectionTarget {
   safeUrl: string;
   options: ConnectionOptions;
   secrets: Array<string | undefined>;
+  /** `jetstreamDomain` of the plugin config: the CLI's JetStream calls go where the gateway's do. */
+  jetstreamDomain?: string;
 }
 
 /** Flags every command that talks to NATS accepts; without them the plugin's own config is used. */
@@ -135,12 +138,14 @@ export class NatsCli {
     const secrets = [...credentialSecrets(credentials), ...urlSecrets(url)];
     const dial = dialTarget(url, credentials);
     const options = { servers: dial.servers, name, timeout: 5000, maxReconnectAttempts: 0, ...authOptions({ credentials: dial.credentials, tls: cfg.tls }) };
-    return { url, safeUrl: redactUrl(url), options, secrets };
+    return { url, safeUrl: redactUrl(url), options, secrets, ...(cfg.jetstreamDomain ? { jetstreamDomain: cfg.jetstreamDomain } : {}) };
   }
 
   /** Connect, or throw the client's own error (doctor tells an auth failure from a refused connection). */
   async openNats(target: ConnectionTarget): Promise<NatsConnection> {
-    return isWebSocketUrl(target.url) ? await wsconnect(target.options) : await connect(target.options);
+    const nc = isWebSocketUrl(target.url) ? await wsconnect(target.options) : await connect(target.options);
+    setJetStreamDomain(nc, target.jetstreamDomain);
+    return nc;
   }
 
   /** Connect with the plugin's URL and credentials, or the flags' (`--url`, `--creds`). */

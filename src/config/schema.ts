@@ -46,6 +46,14 @@ export const ConfigSchema = Type.Object(
     /** Default for every stream the plugin keeps (inbox, dead letters, events); each section's own value overrides. */
     replicas: Type.Optional(Replicas),
     placement: Type.Optional(Placement),
+    jetstreamDomain: Type.Optional(
+      Type.String({
+        minLength: 1,
+        pattern: "^[A-Za-z0-9_-]+$",
+        description:
+          "JetStream domain that holds the plugin's streams (inbox, dead letters, events), e.g. a leaf node's own domain (jetstream { domain } in its nats-server.conf); the API calls go to $JS.<domain>.API. Unset: the JetStream of the server connected to (see docs/cluster.md, edge sites)",
+      }),
+    ),
     inbox: InboxSchema,
     tool: ToolSchema,
     events: EventsSchema,

@@ -1,6 +1,7 @@
 import { connect, wsconnect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { createBackoff } from "./backoff.ts";
+import { setJetStreamDomain } from "./domain.ts";
 import { authOptions, dialTarget, isWebSocketUrl, serverList, type ConnectionSettings } from "./options.ts";
 import { credentialSecrets, redactSecrets, redactUrl } from "./redact.ts";
 
@@ -117,6 +118,7 @@ export class NatsLink {
           return;
         }
         this.nc = nc;
+        setJetStreamDomain(nc, this.settings.jetstreamDomain);
         this.onConnected(nc);
         this.watch(nc);
         const err = await nc.closed();

@@ -12,6 +12,8 @@ export interface ConnectionSettings {
   name: string;
   /** Reply subjects start with this (default `_INBOX`); a per-user prefix lets permissions keep replies private. */
   inboxPrefix?: string;
+  /** JetStream domain of the plugin's streams (`$JS.<domain>.API`); unset: the connected server's JetStream. */
+  jetstreamDomain?: string;
 }
 
 /**

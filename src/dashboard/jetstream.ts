@@ -1,6 +1,7 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { errorMessage } from "../shared/logger.ts";
+import { jsDomain } from "../connection/domain.ts";
 
 /** Small read-only JetStream adapters for the dashboard; each answers with what it found or an error string. */
 
@@ -33,7 +34,7 @@ const TIMEOUT_MS = 2000;
 const ZERO_TS = "0001-01-01T00:00:00Z";
 
 async function manager(nc: NatsConnection): Promise<JetStreamManager> {
-  return jetstreamManager(nc, { timeout: TIMEOUT_MS });
+  return jetstreamManager(nc, { ...jsDomain(nc), timeout: TIMEOUT_MS });
 }
 
 export async function streamFacts(nc: NatsConnection, stream: string): Promise<StreamFacts | { error: string }> {

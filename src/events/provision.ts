@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { ensureStream, type StreamSpec } from "./stream.ts";
 import { DEFAULT_MAX_PAYLOAD, PROVISION_RETRY_MS, type LinkEntry } from "./topology.ts";
+import { jsDomain } from "../connection/domain.ts";
 
 // Streams are created (or checked) on every (re)connect of a connection events use, and a stream that
 // could not be created then is tried again with a growing pause: events wait in the spool meanwhile.
@@ -29,7 +30,7 @@ async function provision(entry: LinkEntry, nc: NatsConnection, specs: StreamSpec
   entry.provisioning = true;
   entry.provisionedAt = Date.now();
   try {
-    const jsm = await jetstreamManager(nc, { timeout: ctx.timeoutMs });
+    const jsm = await jetstreamManager(nc, { ...jsDomain(nc), timeout: ctx.timeoutMs });
     for (const spec of specs) entry.outcomes.set(spec.name, (await ensureStream(jsm, spec, ctx.log)).outcome);
   } catch (err) {
     for (const spec of specs) entry.outcomes.set(spec.name, "failed");

@@ -2,6 +2,7 @@ import { jetstream, type ConsumerMessages, type JsMsg, type OrderedConsumerOptio
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { errorMessage } from "../shared/logger.ts";
 import type { EventEnvelope } from "./envelope.ts";
+import { jsDomain } from "../connection/domain.ts";
 
 /**
  * Reading events back from the stream: the one place that does it (memory, `openclaw nats events`,
@@ -84,7 +85,7 @@ export function isEnvelope(v: unknown): v is EventEnvelope {
  */
 async function* readSubject(nc: NatsConnection, range: ReadRange, subject: string): AsyncGenerator<ReadEvent> {
   if (range.signal?.aborted) return;
-  const js = jetstream(nc, { timeout: range.timeoutMs ?? 5000 });
+  const js = jetstream(nc, { ...jsDomain(nc), timeout: range.timeoutMs ?? 5000 });
   const opts: Partial<OrderedConsumerOptions> = { filter_subjects: subject };
   if (range.startSeq !== undefined) opts.opt_start_seq = Math.max(1, range.startSeq);
   else if (range.since !== undefined) opts.opt_start_time = new Date(range.since).toISOString();

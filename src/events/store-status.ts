@@ -5,6 +5,7 @@ import type { Spool } from "../spool/spool.ts";
 import { eventIdTime } from "./envelope.ts";
 import type { EnsureOutcome, StreamSpec } from "./stream.ts";
 import type { Lane, LinkEntry, Topology } from "./topology.ts";
+import { jsDomain } from "../connection/domain.ts";
 
 // What `nats.status`, `/eventstatus` and the dashboard show of the event store: per stream and per lane.
 
@@ -67,7 +68,7 @@ export async function streamStatus(entry: LinkEntry, spec: StreamSpec): Promise<
     const nc = entry.link.current;
   if (nc && entry.link.isConnected) {
     try {
-      const jsm = await jetstreamManager(nc, { timeout: 1000, checkAPI: false });
+      const jsm = await jetstreamManager(nc, { ...jsDomain(nc), timeout: 1000, checkAPI: false });
       const info = await jsm.streams.info(spec.name);
       entry.lastInfo.set(spec.name, { messages: info.state.messages, bytes: info.state.bytes });
     } catch {

@@ -193,6 +193,8 @@ export class Topology {
       reconnect: base?.reconnect ?? { maxAttempts: -1, delayMs: 1000, maxDelayMs: 30_000 },
       name: `${base?.name ?? "openclaw"}-events-${agentId}`,
       inboxPrefix: agentInboxPrefix(base?.inboxPrefix, agentId),
+      // The same servers, the same domain; an agent's own url is another deployment, addressed as it is.
+      ...(!override.url && base?.jetstreamDomain ? { jetstreamDomain: base.jetstreamDomain } : {}),
     };
     return new NatsLink(settings, this.log);
   }

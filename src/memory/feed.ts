@@ -7,6 +7,7 @@ import type { ReadRoute } from "../events/store.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import type { Projection } from "./projection.ts";
 import { rowOf, type MemoryRow } from "./rows.ts";
+import { jsDomain } from "../connection/domain.ts";
 
 /** One subject of one stream, read into the projection from its cursor on. */
 export interface FeedSource {
@@ -139,7 +140,7 @@ export class ProjectionFeed {
   private async startSeq(source: FeedSource, nc: NatsConnection): Promise<number> {
     const cursor = this.projection.cursor(source.key);
     if (cursor === 0) return 1;
-    const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
+    const jsm = await jetstreamManager(nc, { ...jsDomain(nc), timeout: 5000, checkAPI: false });
     const info = await jsm.streams.info(source.stream);
     if (info.state.last_seq < cursor) {
       this.log.info(`memory: stream "${source.stream}" is behind the projection's cursor for ${source.subject} (recreated?); reading it again from the start`);

@@ -4,6 +4,7 @@ import type { EventEnvelope } from "../events/envelope.ts";
 import { readEvents } from "../events/reader.ts";
 import { eventFilter, eventSubject } from "../shared/subjects.ts";
 import { fileEvents, NOTE_TYPE_LIST, type NoteType, type WorkspaceFile } from "./workspace.ts";
+import { jsDomain } from "../connection/domain.ts";
 
 export interface NotesLocation {
   stream: string;
@@ -53,7 +54,7 @@ export async function importFiles(
   opts: { dryRun: boolean; onFile?: (file: WorkspaceFile, added: number, present: number) => void; timeoutMs?: number },
 ): Promise<ImportSummary> {
   const existing = new Set((await readNotes(nc, at, opts.timeoutMs)).map((e) => e.id));
-  const js = jetstream(nc, { timeout: opts.timeoutMs ?? 10_000 });
+  const js = jetstream(nc, { ...jsDomain(nc), timeout: opts.timeoutMs ?? 10_000 });
   const summary: ImportSummary = { agent: at.agent, stream: at.stream, dryRun: opts.dryRun, added: zero(), present: zero() };
   for (const file of files) {
     let added = 0;

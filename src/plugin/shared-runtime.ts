@@ -73,6 +73,7 @@ export class NatsRuntime {
       reconnect: cfg.reconnect,
       name: `openclaw-nats${cfg.agentName ? `:${cfg.agentName}` : ""}`,
       inboxPrefix: cfg.inboxPrefix,
+      ...(cfg.jetstreamDomain ? { jetstreamDomain: cfg.jetstreamDomain } : {}),
     };
     this.link = new NatsLink(settings, deps.logger);
     this.wake = new WakeService(cfg, deps.system, deps.logger, new Hosting(deps.hostedAgents), deps.stateDir);

@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { NatsPluginConfig } from "../config/schema.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import { deadLetter, deadLetterRecord, ensureDeadLetterStream, type Rejection } from "./dead-letter.ts";
+import { jsDomain } from "../connection/domain.ts";
 
 const RECREATE_EVERY_MS = 60_000;
 const PUBLISH_TIMEOUT_MS = 5000;
@@ -34,7 +35,7 @@ export class DeadLetterStore {
     }
     this.log.warn(`nats: rejected message on ${rej.subject}: ${rej.reason}`);
     const { headers, payload } = deadLetterRecord(rej, extra);
-    const publish = () => jetstream(nc).publish(this.cfg.deadLetterSubject, payload, { headers, timeout: PUBLISH_TIMEOUT_MS });
+    const publish = () => jetstream(nc, jsDomain(nc)).publish(this.cfg.deadLetterSubject, payload, { headers, timeout: PUBLISH_TIMEOUT_MS });
     try {
       await publish();
       return true;

@@ -5,6 +5,7 @@ import { replyProblem } from "../shared/reply-safety.ts";
 import { addReplicated, replicationFields, updateReplication } from "../connection/replication.ts";
 import { answerHeaders } from "../trace/nats.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
+import { jsDomain } from "../connection/domain.ts";
 
 export interface Rejection {
   subject: string;
@@ -98,7 +99,7 @@ export async function ensureDeadLetterStream(nc: NatsConnection, cfg: Pick<NatsP
   if (!cfg.deadLetterStream.enabled) return false;
   const want = deadLetterStreamConfig(cfg);
   try {
-    const jsm = await jetstreamManager(nc, { timeout: 5000 });
+    const jsm = await jetstreamManager(nc, { ...jsDomain(nc), timeout: 5000 });
     try {
       const info = await jsm.streams.info(want.name);
       let c = info.config;

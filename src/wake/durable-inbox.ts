@@ -12,6 +12,16 @@ import { ensureInboxConsumer, ensureInboxStream, retireCatchAll } from "./inbox-
 import { DeadLetterStore } from "./dead-letter-store.ts";
 import { ExhaustedWatch } from "./inbox-exhausted.ts";
 import { HeldMessages, settle } from "./inbox-messages.ts";
+import { jsDomain } from "../connection/domain.ts";
+
+/**
+ * How long each pull request lives. A pull waits on the consumer's leader; when that node dies the client
+ * learns it only from two missed heartbeats (half the expiry each) and then pulls again. nats.js's default
+ * of 30 s left wakes accepted by the new leader waiting ~44 s to be delivered (measured on a 3-node
+ * cluster, consumer leader SIGKILLed); 5 s brought that to ~16–18 s (most of it the elections), for one
+ * pull request every 5 s per consumer while idle.
+ */
+const PULL_EXPIRES_MS = 5000;
 
 /** A stop's nak delay (see stop()): long enough for the server to drop our closed pulls, short against any restart. */
 const HAND_BACK_DELAY_MS = 2000;
@@ -79,7 +89,7 @@ export class DurableInbox {
     if (this.running || this.stopped) return; // consume() survives reconnects by itself
     this.running = true;
     try {
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jetstreamManager(nc, jsDomain(nc));
       const streamSubjects = await ensureInboxStream(jsm, this.cfg, this.log);
       const consumers = inboxConsumers(this.cfg, wakeLayout(this.cfg, this.hosting.agents));
       await retireCatchAll(jsm, this.cfg, this.log, consumers, streamSubjects);
@@ -87,7 +97,7 @@ export class DurableInbox {
       for (const c of consumers) {
         if (this.consumers.has(c.name)) continue; // consuming since an earlier, partly failed start
         await ensureInboxConsumer(jsm, this.cfg, this.log, c, streamSubjects);
-        const messages = await jetstream(nc).consumers.get(this.cfg.inbox.streamName, c.name).then((k) => k.consume({ max_messages: this.cfg.inbox.maxConcurrent }));
+        const messages = await jetstream(nc, jsDomain(nc)).consumers.get(this.cfg.inbox.streamName, c.name).then((k) => k.consume({ max_messages: this.cfg.inbox.maxConcurrent, expires: PULL_EXPIRES_MS }));
         if (this.stopped) {
           await messages.close().catch(() => undefined);
           return;

@@ -38,6 +38,16 @@ export interface NatsServerOptions {
   config?: string;
   /** Server name (required for clusters). */
   name?: string;
+  /** JetStream domain (`jetstream { domain }`): a hub and its leaf nodes each have their own. */
+  domain?: string;
+  /** Accept leaf-node connections on this port (`leafnodes { listen }`). */
+  leafPort?: number;
+  /**
+   * The leaf-node address this server tells its leaf nodes (`leafnodes { advertise }`). A leaf adds the
+   * address it is told to its remote's URLs and fails over to it (nats-server 2.9 does so even with
+   * `no_advertise`), so a test that relays the link to cut it advertises the relay's address.
+   */
+  leafAdvertise?: string;
 }
 
 /** A real nats-server process on loopback that a test can stop, kill and restart. */
@@ -46,6 +56,8 @@ export class NatsServer {
   readonly storeDir: string;
   readonly configFile: string;
   readonly logFile: string;
+  /** Where leaf nodes connect (when started with `leafPort`). */
+  leafPort: number | undefined;
   private proc: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 
@@ -71,12 +83,14 @@ export class NatsServer {
     const lines = [
       `listen: "127.0.0.1:${port}"`,
       opts.name ? `server_name: "${opts.name}"` : "",
-      opts.jetstream === false ? "" : `jetstream { store_dir: "${storeDir}" }`,
+      opts.jetstream === false ? "" : `jetstream { store_dir: "${storeDir}"${opts.domain ? `, domain: "${opts.domain}"` : ""} }`,
+      opts.leafPort ? `leafnodes { listen: "127.0.0.1:${opts.leafPort}"${opts.leafAdvertise ? `, advertise: "${opts.leafAdvertise}"` : ""} }` : "",
       opts.config ?? "",
     ];
     const configFile = join(dir, "nats.conf");
     writeFileSync(configFile, lines.filter(Boolean).join("\n") + "\n");
     const server = new NatsServer(port, storeDir, configFile, join(dir, "nats.log"));
+    server.leafPort = opts.leafPort;
     await server.launch();
     return server;
   }
@@ -143,19 +157,49 @@ function waitForPort(port: number, timeoutMs: number, proc: ChildProcess, stderr
   });
 }
 
+export interface ClusterOptions {
+  /** JetStream domain of the whole cluster (a hub for leaf nodes). */
+  domain?: string;
+  /**
+   * The first node accepts leaf-node connections. Only one: a leaf learns the leaf URLs of every node
+   * that listens and fails over to them, so a test that cuts "the" leaf link needs a single one.
+   */
+  leafNodes?: boolean;
+  /** `leafAdvertise` of that first node (host:port of a relay in front of it). */
+  leafAdvertise?: string;
+}
+
 /** A JetStream cluster of `size` nodes on loopback (routes between them), for replicated streams. */
-export async function startCluster(size = 3): Promise<NatsServer[]> {
+export async function startCluster(size = 3, opts: ClusterOptions = {}): Promise<NatsServer[]> {
   const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const leafPort = opts.leafNodes ? await freePort() : undefined;
   const routes = routePorts.map((p) => `"nats-route://127.0.0.1:${p}"`).join(", ");
   const servers = await Promise.all(
     routePorts.map((routePort, i) =>
       NatsServer.start({
         name: `n${i + 1}`,
+        ...(opts.domain ? { domain: opts.domain } : {}),
+        ...(i === 0 && leafPort ? { leafPort, ...(opts.leafAdvertise ? { leafAdvertise: opts.leafAdvertise } : {}) } : {}),
         config: `cluster { name: "test-cluster", listen: "127.0.0.1:${routePort}", routes: [${routes}] }`,
       }),
     ),
   );
   return servers;
+}
+
+/**
+ * A leaf node with its own JetStream in `domain`, joined to a hub at `hubLeafUrl` (nats-leaf://…).
+ * `deny` subjects cross the leaf link in neither direction (leafnodes remote deny_imports/deny_exports).
+ */
+export function startLeaf(opts: { name: string; domain: string; hubLeafUrl: string; deny?: string[] }): Promise<NatsServer> {
+  const deny = (opts.deny ?? []).map((s) => `"${s}"`).join(", ");
+  const lists = deny ? `, deny_imports: [${deny}], deny_exports: [${deny}]` : "";
+  return NatsServer.start({
+    name: opts.name,
+    domain: opts.domain,
+    // The leaf dials the hub again 1 s after the link broke (nats-server's default).
+    config: `leafnodes { remotes: [{ urls: ["${opts.hubLeafUrl}"]${lists} }] }`,
+  });
 }
 
 /**

@@ -12,6 +12,7 @@ import { CliError, type CliCommand, type NatsCli, type OutputFlags } from "../co
 import { eventSpecs } from "../doctor/nats-checks.ts";
 import { parseReplicasFlag, replicasAdvice } from "../doctor/replication-check.ts";
 import { addReplicated } from "../../connection/replication.ts";
+import { jsDomain } from "../../connection/domain.ts";
 
 interface SetupFlags extends OutputFlags {
   url?: string;
@@ -104,7 +105,7 @@ export function registerSetup(nats: CliCommand, cli: NatsCli): void {
           const needsJs = cfg.events.enabled || cfg.inbox.durable;
           if (needsJs) {
             try {
-              jsm = await jetstreamManager(conn, { timeout: 5000 });
+              jsm = await jetstreamManager(conn, { ...jsDomain(conn), timeout: 5000 });
               await jsm.getAccountInfo();
             } catch (err) {
               throw new CliError(`JetStream is not available on ${target.safeUrl} (${errorMessage(err)}); nothing was written`, {

@@ -10,6 +10,7 @@ import { peekSpool } from "../../spool/peek.ts";
 import { mutateOpenClawConfig, objectAt } from "../config-write.ts";
 import { CliError, withConnectionFlags, type CliCommand, type ConnectionFlags, type NatsCli, type OutputFlags } from "../context.ts";
 import { eventSpecs } from "../doctor/nats-checks.ts";
+import { jsDomain } from "../../connection/domain.ts";
 
 interface UninstallFlags extends ConnectionFlags, OutputFlags {
   purge?: boolean;
@@ -100,7 +101,7 @@ export function registerUninstall(nats: CliCommand, cli: NatsCli): void {
         natsNote = `NATS not reachable (${errorMessage(err)}): its streams are not listed${flags.purge ? " nor deleted" : ""}`;
       }
       try {
-        const jsm = nc ? await jetstreamManager(nc, { timeout: 5000 }).catch(() => undefined) : undefined;
+        const jsm = nc ? await jetstreamManager(nc, { ...jsDomain(nc), timeout: 5000 }).catch(() => undefined) : undefined;
         const items = [...(jsm ? await natsItems(jsm, cfg) : []), ...(await localItems(pluginDir))];
         const list = items.map((i) => `  ${i.kind.padEnd(8)} ${i.name}  (${i.detail})`);
 

@@ -7,6 +7,7 @@ import { errorMessage } from "../../shared/logger.ts";
 import { expectedInboxConsumers, inboxStreamConfig } from "../../wake/layout.ts";
 import type { ConnectionTarget, NatsCli } from "../context.ts";
 import { fail, ok, skip, warn, type CheckResult } from "./check.ts";
+import { jsDomain } from "../../connection/domain.ts";
 
 /** Clock offsets (server − here) beyond these are a warning / a failure. */
 export const SKEW_WARN_MS = 2000;
@@ -59,7 +60,7 @@ export async function connectChecks(cli: NatsCli, target: ConnectionTarget): Pro
 export async function jetstreamCheck(nc: NatsConnection, cfg: NatsPluginConfig): Promise<{ result: CheckResult; jsm: JetStreamManager | undefined }> {
   const needed = cfg.events.enabled || cfg.inbox.durable;
   try {
-    const jsm = await jetstreamManager(nc, { timeout: 5000 });
+    const jsm = await jetstreamManager(nc, { ...jsDomain(nc), timeout: 5000 });
     const info = await jsm.getAccountInfo();
     return { jsm, result: ok("jetstream", "jetstream", `enabled (${info.streams} stream(s), ${info.consumers} consumer(s) in this account)`) };
   } catch (err) {
@@ -184,7 +185,7 @@ export async function permissionChecks(nc: NatsConnection, cfg: NatsPluginConfig
       : fail("permissions", subTitle, `the server refuses SUB to ${denied.join(", ")}`, `allow subscribe to ${denied.map((d) => d.replace(" (replies)", "")).join(", ")} for this user (authorization.users[].permissions.subscribe.allow in the nats-server config)`),
   );
   if (!cfg.events.enabled) return out;
-  const js = jetstream(nc, { timeout: 3000 });
+  const js = jetstream(nc, { ...jsDomain(nc), timeout: 3000 });
   const pubDenied: string[] = [];
   const noStream: string[] = [];
   for (const prefix of new Set([cfg.events.subjectPrefix, ...Object.values(cfg.events.agents).filter((a) => !a.url && !a.credentials).map((a) => a.subjectPrefix ?? cfg.events.subjectPrefix)])) {
@@ -223,7 +224,7 @@ export async function clockCheck(jsm: JetStreamManager, nc: NatsConnection): Pro
   }
   try {
     const before = Date.now();
-    await jetstream(nc).publish(subject, "");
+    await jetstream(nc, jsDomain(nc)).publish(subject, "");
     const after = Date.now();
     const stored = await jsm.streams.getMessage(name, { seq: 1 });
     if (!stored) return skip("clock", title, "the scratch message was not readable");
