@@ -7,6 +7,7 @@ import type { ReadRoute } from "../events/store.ts";
 import { errorMessage, type Logger } from "../shared/logger.ts";
 import type { Projection } from "./projection.ts";
 import { rowOf, type MemoryRow } from "./rows.ts";
+import { newerOnSubject, STALL_WATCH, type StallWatch } from "./feed-watch.ts";
 import { jsDomain } from "../connection/domain.ts";
 
 /** One subject of one stream, read into the projection from its cursor on. */
@@ -50,6 +51,9 @@ const RETRY_MAX_MS = 30_000;
 interface Run {
   nc: NatsConnection;
   abort: AbortController;
+  /** When this run last took an event (or started following). */
+  lastEvent: number;
+  checking: boolean;
 }
 
 /**
@@ -68,15 +72,21 @@ export class ProjectionFeed {
   private lastProblemLog = 0;
   /** Streams already said to be missing: a first start waits for the event store to create its stream, quietly. */
   private readonly waitingFor = new Set<string>();
+  private watch: NodeJS.Timeout | undefined;
 
-  constructor(projection: Projection, sources: FeedSource[], log: Logger) {
+  private readonly watchOpts: StallWatch;
+
+  constructor(projection: Projection, sources: FeedSource[], log: Logger, watch: StallWatch = STALL_WATCH) {
     this.projection = projection;
+    this.watchOpts = watch;
     this.sources = sources;
     this.log = log;
     for (const s of sources) this.state.set(s.key, { rows: 0, problems: 0, lastError: undefined, reading: false });
   }
 
   start(): void {
+    this.watch = setInterval(() => this.findStalled(), this.watchOpts.everyMs);
+    this.watch.unref();
     const byLink = new Map<NatsLink, FeedSource[]>();
     for (const s of this.sources) byLink.set(s.link, [...(byLink.get(s.link) ?? []), s]);
     for (const [link, sources] of byLink) {
@@ -93,7 +103,7 @@ export class ProjectionFeed {
     const current = this.runs.get(source.key);
     if (current && current.nc === nc && !current.abort.signal.aborted) return;
     current?.abort.abort();
-    const run: Run = { nc, abort: new AbortController() };
+    const run: Run = { nc, abort: new AbortController(), lastEvent: Date.now(), checking: false };
     this.runs.set(source.key, run);
     void this.loop(source, run);
   }
@@ -108,6 +118,7 @@ export class ProjectionFeed {
           st.reading = true;
           st.lastError = undefined;
         }
+        run.lastEvent = Date.now();
         await this.follow(source, run, from);
         retryMs = RETRY_MIN_MS;
       } catch (err) {
@@ -163,12 +174,42 @@ export class ProjectionFeed {
     };
     try {
       for await (const e of readEvents(run.nc, { stream: source.stream, subjects: [source.subject], startSeq: from, follow: true, signal: run.abort.signal, batch: BATCH_ROWS })) {
+        run.lastEvent = Date.now();
         batch.push(e);
         if (batch.length >= BATCH_ROWS) flush();
         else timer ??= setTimeout(flush, FLUSH_MS);
       }
     } finally {
       flush();
+    }
+  }
+
+  /**
+   * A follow consumer can stop delivering without an error: seen once on a 3-node cluster under CPU load,
+   * after the event stream's leader was SIGKILLed (one subject's ordered consumer stayed at seq 35 of 58
+   * for minutes, the others kept up). A source quiet for `stallMs` is asked about: when the stream holds a
+   * newer message on its subject than the projection's cursor, its consumer is replaced (one log line).
+   * One small request per quiet source per look (feed-watch.ts); none while events flow.
+   */
+  private findStalled(): void {
+    const now = Date.now();
+    for (const source of this.sources) {
+      const run = this.runs.get(source.key);
+      const st = this.state.get(source.key);
+      if (!run || run.checking || !st?.reading || run.abort.signal.aborted || now - run.lastEvent < this.watchOpts.stallMs) continue;
+      run.checking = true;
+      void newerOnSubject(run.nc, source, this.projection.cursor(source.key))
+        .then((behind) => {
+          if (behind === undefined || this.stopped || run.abort.signal.aborted) return;
+          this.log.warn(`memory: reading ${source.subject} from stream "${source.stream}" (${source.label} connection) stopped at seq ${this.projection.cursor(source.key)} while the stream holds seq ${behind}; starting its consumer again`);
+          run.abort.abort();
+          this.ensureRun(source, run.nc);
+        })
+        .catch(() => undefined) // the next look tries again
+        .finally(() => {
+          run.checking = false;
+          run.lastEvent = Date.now();
+        });
     }
   }
 
@@ -207,6 +248,7 @@ export class ProjectionFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.watch) clearInterval(this.watch);
     for (const u of this.unsubscribe) u();
     for (const run of this.runs.values()) run.abort.abort();
     this.runs.clear();
