@@ -1,12 +1,8 @@
 import { after, before, describe } from "node:test";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel } from "../harness/model-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
-import { startCluster } from "../harness/nats-server.ts";
-import { retry } from "./helpers.ts";
-import { HUB_READY, hubPluginConfig, type Cluster } from "./cluster/context.ts";
+import { HUB_READY, hubPluginConfig, readyCluster, type Cluster } from "./cluster/context.ts";
 import { eventLeaderTests } from "./cluster/event-leader.ts";
 import { nodeLossTests } from "./cluster/node-loss.ts";
 
@@ -21,14 +17,7 @@ describe("a 3-node cluster under a real gateway, every stream R3", () => {
   const c = {} as Cluster;
 
   before(async () => {
-    c.nodes = await startCluster(3);
-    c.nc = await connect({ servers: c.nodes.map((n) => n.url), reconnectTimeWait: 200, maxReconnectAttempts: -1 });
-    // The gateway provisions R3 streams at start: wait for the JetStream meta leader first.
-    await retry("a JetStream meta leader", async () => {
-      const jsm = await jetstreamManager(c.nc, { timeout: 2000 });
-      await jsm.streams.add({ name: "probe", subjects: ["probe.>"], num_replicas: 3 });
-      await jsm.streams.delete("probe");
-    });
+    Object.assign(c, await readyCluster());
     const model = await ScriptedModel.start();
     const url = c.nodes.map((n) => n.url).join(",");
     c.a = { model, gw: await TestGateway.start({ model, plugins: [natsPlugin(hubPluginConfig(url))], readyLog: HUB_READY, timeoutMs: 300_000 }) };

@@ -1,15 +1,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { readStream as readReply, streamV3 } from "../harness/agent-protocol-clients.ts";
 import { TestGateway } from "../harness/gateway.ts";
 import { ScriptedModel } from "../harness/model-server.ts";
 import { natsPlugin } from "../harness/nats-plugin.ts";
-import { startCluster } from "../harness/nats-server.ts";
 import { markerTurns, turnText } from "../harness/turns.ts";
 import { retry, waitFor } from "./helpers.ts";
-import { caughtUp, EVERY_MS, HUB_READY, hubPluginConfig, jsmNow, markers as markerList, nodeOf, pause, publishAccepted, type Cluster, type Site } from "./cluster/context.ts";
+import { caughtUp, EVERY_MS, HUB_READY, hubPluginConfig, jsmNow, markers as markerList, nodeOf, pause, publishAccepted, readyCluster, type Cluster, type Site } from "./cluster/context.ts";
 
 // Two gateways (A and B) on different nodes of a real 3-node cluster host the same agent, main: they
 // share main's durable consumer and its agent-protocol queue group. B's machine dies — B's gateway and
@@ -34,14 +33,7 @@ describe("two gateways on a 3-node cluster hosting one agent, every stream R3", 
   const c = {} as Cluster & { b: Site };
 
   before(async () => {
-    c.nodes = await startCluster(3);
-    c.nc = await connect({ servers: c.nodes.map((n) => n.url), reconnectTimeWait: 200, maxReconnectAttempts: -1 });
-    // The gateways provision R3 streams at start: wait for the JetStream meta leader first.
-    await retry("a JetStream meta leader", async () => {
-      const jsm = await jetstreamManager(c.nc, { timeout: 2000 });
-      await jsm.streams.add({ name: "probe", subjects: ["probe.>"], num_replicas: 3 });
-      await jsm.streams.delete("probe");
-    });
+    Object.assign(c, await readyCluster());
     const [modelA, modelB] = await Promise.all([ScriptedModel.start(), ScriptedModel.start()]);
     const url = c.nodes.map((n) => n.url).join(",");
     c.a = { model: modelA!, gw: await TestGateway.start({ model: modelA!, plugins: [natsPlugin(hubPluginConfig(url))], readyLog: HUB_READY, timeoutMs: 300_000 }) };

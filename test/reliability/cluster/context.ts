@@ -1,8 +1,8 @@
 import { jetstreamManager, type JetStreamClient, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { TestGateway } from "../../harness/gateway.ts";
 import type { ScriptedModel } from "../../harness/model-server.ts";
-import type { NatsServer } from "../../harness/nats-server.ts";
+import { startCluster, type NatsServer } from "../../harness/nats-server.ts";
 import { retry } from "../helpers.ts";
 
 // What the cluster cases share: a 3-node cluster, a test client on it and gateway A, which every case
@@ -23,6 +23,18 @@ export interface Cluster {
 }
 
 export type Shared<C extends Cluster = Cluster> = () => C;
+
+/** A 3-node cluster and a test client on it, once its JetStream meta leader takes R3 streams (gateways provision theirs at start). */
+export async function readyCluster(): Promise<Pick<Cluster, "nodes" | "nc">> {
+  const nodes = await startCluster(3);
+  const nc = await connect({ servers: nodes.map((n) => n.url), reconnectTimeWait: 200, maxReconnectAttempts: -1 });
+  await retry("a JetStream meta leader", async () => {
+    const jsm = await jetstreamManager(nc, { timeout: 2000 });
+    await jsm.streams.add({ name: "probe", subjects: ["probe.>"], num_replicas: 3 });
+    await jsm.streams.delete("probe");
+  });
+  return { nodes, nc };
+}
 
 /**
  * The plugin config of a gateway on the cluster hosting main. Its inbox takes only main's subject: in the
