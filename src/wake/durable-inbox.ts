@@ -152,9 +152,6 @@ export class DurableInbox {
       settle(m, "ack", this.log);
       return;
     }
-    // The same publisher message (same Nats-Msg-Id) under another sequence: a retry the stream stored twice,
-    // e.g. when its leader died between storing the first copy and acking it (the dedupe window is the
-    // leader's). Injected once; the copy is acked away.
     const stored = HandedOffJournal.key(m.info.stream, seq, m.info.timestampNanos);
     if (this.handedOff.has(stored)) {
       // Committed before a crash whose ack never reached the server: the agent has it already.
@@ -163,6 +160,9 @@ export class DurableInbox {
       settle(m, "ack", this.log);
       return;
     }
+    // The same publisher message (same Nats-Msg-Id) under another sequence: a retry the stream stored twice,
+    // e.g. when its leader died between storing the first copy and acking it (the dedupe window is the
+    // leader's). Injected once; the copy is acked away.
     const msgId = m.headers?.get("Nats-Msg-Id") || undefined;
     if (msgId !== undefined && (this.doneIds.has(msgId) || this.inFlightIds.has(msgId))) {
       this.counts.redeliveriesSkipped++;
